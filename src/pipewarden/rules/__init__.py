@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pipewarden.rules import pipeline_v1
+from pipewarden.rules import _family_a, _family_b, _family_c, pipeline_v1
 from pipewarden.rules._api import Rule, RuleContext, RuleMeta
 
 __all__ = ["RULES", "Rule", "RuleContext", "RuleMeta", "rule_by_key"]
@@ -13,6 +13,9 @@ RULES: Final[tuple[Rule, ...]] = tuple(
     sorted(
         (
             pipeline_v1.RULE,
+            *_family_a.FAMILY,
+            *_family_b.FAMILY,
+            *_family_c.FAMILY,
         ),
         key=lambda r: r.meta.id,
     )
