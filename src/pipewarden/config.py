@@ -138,7 +138,12 @@ def _ignore(raw: Any, where: str) -> Ignore:
     return Ignore(target, reason.strip(), expires)
 
 
-def parse_config(data: Mapping[str, Any], *, source: str | None = None, known_rules: Mapping[str, str] | None = None) -> Config:
+def parse_config(
+    data: Mapping[str, Any],
+    *,
+    source: str | None = None,
+    known_rules: Mapping[str, str] | None = None,
+) -> Config:
     """Build a Config from the decoded TOML table. ``known_rules`` maps slug and id to id."""
     where = source or "configuration"
     rules: dict[str, RuleSettings] = {}
@@ -154,7 +159,9 @@ def parse_config(data: Mapping[str, Any], *, source: str | None = None, known_ru
             try:
                 severity = Severity(str(severity).lower())
             except ValueError as exc:
-                raise ConfigError(f"{where}: rules.{key}.severity `{severity}` is not a severity") from exc
+                raise ConfigError(
+                    f"{where}: rules.{key}.severity `{severity}` is not a severity"
+                ) from exc
         disable = table.pop("disable", False)
         if not isinstance(disable, bool):
             raise ConfigError(f"{where}: rules.{key}.disable must be true or false")
@@ -179,14 +186,18 @@ def parse_config(data: Mapping[str, Any], *, source: str | None = None, known_ru
     tags = _table(production.get("tags"), f"{where}: production.tags")
     return Config(
         rules=rules,
-        production_accounts=frozenset(_strings(production.get("accounts"), f"{where}: production.accounts")),
+        production_accounts=frozenset(
+            _strings(production.get("accounts"), f"{where}: production.accounts")
+        ),
         production_stage_pattern=pattern,
         production_tags={str(k): str(v) for k, v in tags.items()},
         allowed_action_types=_strings(allow.get("action_types"), f"{where}: allow.action_types"),
         allowed_connection_providers=_strings(
             allow.get("connection_providers"), f"{where}: allow.connection_providers"
         ),
-        allowed_connection_hosts=_strings(allow.get("connection_hosts"), f"{where}: allow.connection_hosts"),
+        allowed_connection_hosts=_strings(
+            allow.get("connection_hosts"), f"{where}: allow.connection_hosts"
+        ),
         allowed_repository_owners=_strings(
             allow.get("repository_owners"), f"{where}: allow.repository_owners"
         ),
@@ -196,7 +207,12 @@ def parse_config(data: Mapping[str, Any], *, source: str | None = None, known_ru
     )
 
 
-def load_config(path: Path | None, *, known_rules: Mapping[str, str] | None = None, search_from: Path | None = None) -> Config:
+def load_config(
+    path: Path | None,
+    *,
+    known_rules: Mapping[str, str] | None = None,
+    search_from: Path | None = None,
+) -> Config:
     """Read ``path``, or find ``pipewarden.toml`` / ``pyproject.toml`` in ``search_from``."""
     candidates: list[Path] = []
     if path is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pipewarden.model import (
     Severity,
     Status,
     Unresolved,
+    fingerprint,
 )
 from pipewarden.rules._api import Rule, RuleContext
 
@@ -54,13 +54,10 @@ class ScanResult:
         return [
             r
             for r in self.results
-            if r.status is Status.FAIL and r.suppressed is None and r.severity.rank >= threshold.rank
+            if r.status is Status.FAIL
+            and r.suppressed is None
+            and r.severity.rank >= threshold.rank
         ]
-
-
-def fingerprint(rule_id: str, subject: str, pointer: str) -> str:
-    """Stable identity of a result: sha256 over rule id, subject and pointer."""
-    return hashlib.sha256(f"{rule_id}\x00{subject}\x00{pointer}".encode()).hexdigest()
 
 
 def _pipeline_subject(pipeline: Pipeline) -> str:
@@ -131,12 +128,14 @@ def _scan_pipeline(
                 Finding(Status.UNKNOWN, pipeline.loc, f"rule crashed: {type(exc).__name__}")
             ]
         if not findings:
-            findings = [Finding(Status.PASS, pipeline.loc, f"{meta.title}: not found")]
+            findings = [Finding(Status.PASS, pipeline.loc, "no failure found")]
         for finding in findings:
             loc = finding.loc
             line = column = None
             file = None
-            idx = position if loc.subject == subject_default else inventory.positions.get(loc.subject)
+            idx = (
+                position if loc.subject == subject_default else inventory.positions.get(loc.subject)
+            )
             if idx is not None:
                 file = loc.subject
                 spot = idx.locate(loc.pointer)
@@ -145,7 +144,9 @@ def _scan_pipeline(
             subject = pipeline.arn if (pipeline.arn and file is None) else loc.subject
             suppressed = None
             if finding.status is not Status.PASS:
-                suppressed = _suppression(rule, pipeline, subject, loc.pointer, config, today, notes)
+                suppressed = _suppression(
+                    rule, pipeline, subject, loc.pointer, config, today, notes
+                )
             out.append(
                 Result(
                     rule_id=meta.id,
@@ -156,7 +157,6 @@ def _scan_pipeline(
                     pipeline=name,
                     location=Location(subject, loc.pointer, file, line, column),
                     message=finding.message,
-                    fingerprint=fingerprint(meta.id, subject, loc.pointer),
                     pipeline_arn=pipeline.arn,
                     account=pipeline.account,
                     region=pipeline.region,

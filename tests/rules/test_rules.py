@@ -62,7 +62,10 @@ def run_rule(path: Path) -> list[dict[str, object]]:
         }
         for r in result.results
     ]
-    return sorted(rows, key=lambda x: (str(x["pipeline"]), str(x["pointer"]), str(x["status"]), str(x["message"])))
+    return sorted(
+        rows,
+        key=lambda x: (str(x["pipeline"]), str(x["pointer"]), str(x["status"]), str(x["message"])),
+    )
 
 
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -35,7 +35,7 @@ from pipewarden.model.resources import (
     Secret,
     WebhookFilterGroup,
 )
-from pipewarden.model.result import Finding, Location, Result, Severity, Status
+from pipewarden.model.result import Finding, Location, Result, Severity, Status, fingerprint
 from pipewarden.model.values import JsonValue, Unresolved, Value, is_known, mask, text
 
 __all__ = [
@@ -82,6 +82,7 @@ __all__ = [
     "Unresolved",
     "Value",
     "WebhookFilterGroup",
+    "fingerprint",
     "is_known",
     "mask",
     "text",

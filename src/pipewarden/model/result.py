@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pipewarden.model.location import Loc
 
-__all__ = ["Finding", "Location", "Result", "Severity", "Status"]
+__all__ = ["Finding", "Location", "Result", "Severity", "Status", "fingerprint"]
 
 
 class Severity(StrEnum):
@@ -37,7 +38,7 @@ _RANK = {
 class Status(StrEnum):
     """Tri-state result: unknown is never pass."""
 
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a status, not a password
     FAIL = "fail"
     UNKNOWN = "unknown"
 
@@ -81,7 +82,6 @@ class Result:
     pipeline: str
     location: Location
     message: str
-    fingerprint: str
     pipeline_arn: str | None = None
     account: str | None = None
     region: str | None = None
@@ -89,3 +89,13 @@ class Result:
     action: str | None = None
     evidence: Mapping[str, str] = field(default_factory=dict)
     suppressed: str | None = None  # the suppression's reason, when suppressed
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable identity: sha256 over rule id, subject and pointer (see :func:`fingerprint`)."""
+        return fingerprint(self.rule_id, self.location.subject, self.location.pointer)
+
+
+def fingerprint(rule_id: str, subject: str, pointer: str) -> str:
+    """Stable identity of a result across runs: sha256 over rule id, subject and pointer."""
+    return hashlib.sha256(f"{rule_id}\x00{subject}\x00{pointer}".encode()).hexdigest()

@@ -53,7 +53,10 @@ def load_paths(paths: Iterable[Path], *, strict: bool = True) -> LoadResult:
         if root.is_file():
             inventory = load_file(root)
             if inventory is None:
-                raise InputError(str(root), "not a pipeline definition (get-pipeline JSON, CloudFormation, CDK, Terraform or snapshot)")
+                raise InputError(
+                    str(root),
+                    "not a pipeline definition (get-pipeline JSON, CloudFormation, CDK, Terraform or snapshot)",
+                )
             result.inventories.append(inventory)
             result.files.append(str(root))
             continue

@@ -103,7 +103,9 @@ class _Reader:
         if value is None:
             return []
         if not isinstance(value, list):
-            raise ParseError(self.source, f"`{self.key(api_key)}` must be a list", pointer=child.pointer)
+            raise ParseError(
+                self.source, f"`{self.key(api_key)}` must be a list", pointer=child.pointer
+            )
         return [(item, child / i) for i, item in enumerate(value)]
 
     def text(self, node: Any, api_key: str) -> Value | None:
@@ -161,7 +163,9 @@ class _Reader:
             name = to_value(self.get(item, "name"))
             value = to_value(self.get(item, "value"))
             kind = to_value(self.get(item, "type")) or "PLAINTEXT"
-            out.append(EnvVar(str(name or ""), value if value is not None else "", str(kind), item_loc))
+            out.append(
+                EnvVar(str(name or ""), value if value is not None else "", str(kind), item_loc)
+            )
         return tuple(out)
 
     def type_id(self, node: Any, loc: Loc, api_key: str = "actionTypeId") -> ActionTypeId:
@@ -176,7 +180,9 @@ class _Reader:
             value = to_value(self.get(holder, key))
             return str(value) if value is not None else default
 
-        return ActionTypeId(part("category"), part("owner", "AWS"), part("provider"), part("version", "1"))
+        return ActionTypeId(
+            part("category"), part("owner", "AWS"), part("provider"), part("version", "1")
+        )
 
     def run_order(self, node: Any) -> int:
         raw = self.get(node, "runOrder")
@@ -192,7 +198,9 @@ class _Reader:
         if body is None:
             return None
         if not isinstance(body, Mapping):
-            raise ParseError(self.source, f"`{self.key(api_key)}` must be an object", pointer=body_loc.pointer)
+            raise ParseError(
+                self.source, f"`{self.key(api_key)}` must be an object", pointer=body_loc.pointer
+            )
         conds: list[Condition] = []
         for cond, cond_loc in self.items(body, "conditions", body_loc):
             rules: list[ConditionRule] = []
@@ -222,7 +230,9 @@ class _Reader:
         out = []
         for item, item_loc in self.items(node, api_key, loc):
 
-            def inc_exc(key: str, item: Any = item, item_loc: Loc = item_loc) -> tuple[tuple[str, ...], tuple[str, ...]]:
+            def inc_exc(
+                key: str, item: Any = item, item_loc: Loc = item_loc
+            ) -> tuple[tuple[str, ...], tuple[str, ...]]:
                 body, _ = self.block(item, key, item_loc)
                 return (
                     self.strings(self.get(body, "includes") if body is not None else None),
@@ -320,9 +330,7 @@ def parse_declaration(
     name: Value
     if raw_name is None and fallback_name is not None:
         name = fallback_name
-    elif isinstance(raw_name, Unresolved):
-        name = raw_name
-    elif isinstance(raw_name, str) and raw_name:
+    elif isinstance(raw_name, Unresolved) or (isinstance(raw_name, str) and raw_name):
         name = raw_name
     else:
         raise ParseError(source, "pipeline has no name", pointer=loc.pointer)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 from functools import cached_property
 from typing import Final
@@ -35,9 +35,9 @@ from pipewarden.model import (
 
 __all__ = [
     "CicdSec",
+    "Rule",
     "RuleContext",
     "RuleMeta",
-    "Rule",
     "arn_account",
     "fail",
     "unknown",
@@ -363,7 +363,9 @@ class RuleContext:
         if project.name in self.config.verifier_actions:
             return True
         if isinstance(project.buildspec, Unresolved):
-            return Gap(f"buildspec is unresolved: {project.buildspec.reason}", project.buildspec.expr)
+            return Gap(
+                f"buildspec is unresolved: {project.buildspec.reason}", project.buildspec.expr
+            )
         if project.buildspec is not None and is_inline_buildspec(project.buildspec):
             return self._text_verifies(project.buildspec)
         if project.buildspec is not None and project.buildspec.startswith("arn:aws:s3:::"):
@@ -384,6 +386,7 @@ class RuleContext:
             if verdict is True:
                 return True
             if isinstance(verdict, Gap):
-                gap = gap or Gap(f"whether `{candidate.name}` verifies is not known: {verdict.reason}")
+                gap = gap or Gap(
+                    f"whether `{candidate.name}` verifies is not known: {verdict.reason}"
+                )
         return gap if gap is not None else False
-

@@ -27,9 +27,7 @@ META = RuleMeta(
     title="Pipeline is type V1 and cannot use stage conditions or trigger filters",
     severity=Severity.MEDIUM,
     cicd_sec=(CicdSec.SEC_1,),
-    references=(
-        "https://docs.aws.amazon.com/codepipeline/latest/userguide/pipeline-types.html",
-    ),
+    references=("https://docs.aws.amazon.com/codepipeline/latest/userguide/pipeline-types.html",),
 )
 
 
