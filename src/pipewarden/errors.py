@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "CollectionError",
     "ConfigError",
@@ -32,6 +34,9 @@ class InputError(Error):
         self.source = source
         self.message = message
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (type(self), (self.source, self.message))
+
 
 class ParseError(InputError):
     """An input was read but could not be understood."""
@@ -44,6 +49,14 @@ class ParseError(InputError):
         self.source = source
         self.pointer = pointer
         self.line = line
+        self.message = message
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (_rebuild_parse_error, (self.source, self.message, self.pointer, self.line))
+
+
+def _rebuild_parse_error(source: str, message: str, pointer: str, line: int | None) -> ParseError:
+    return ParseError(source, message, pointer=pointer, line=line)
 
 
 class CollectionError(Error):

@@ -1,0 +1,129 @@
+"""Scan files: plan the input units, load and evaluate them, optionally in parallel.
+
+This is the edge between the command line and the pure core: it reads files
+(through ``parse``) and runs the engine. With ``jobs > 1`` the units are split
+into chunks evaluated by worker processes; results are merged in unit order,
+so the output is identical to a serial scan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from pipewarden.config import Config
+from pipewarden.engine import RuleCrash, ScanResult, scan
+from pipewarden.errors import InputError
+from pipewarden.model import Pipeline, Result
+from pipewarden.parse import LoadResult, Unit, load_units, plan_units
+from pipewarden.rules._api import Rule
+
+__all__ = ["PathScan", "default_jobs", "scan_paths"]
+
+# Below this many units a process pool costs more than it saves.
+_PARALLEL_THRESHOLD = 64
+
+
+@dataclass(frozen=True, slots=True)
+class PathScan:
+    """A scan of files: the engine's result plus what could not be read."""
+
+    result: ScanResult
+    errors: tuple[InputError, ...] = ()
+    files: tuple[str, ...] = field(default_factory=tuple)
+
+
+def default_jobs() -> int:
+    """Worker processes to use by default: the CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkOut:
+    results: tuple[Result, ...]
+    pipelines: tuple[Pipeline, ...]
+    crashes: tuple[RuleCrash, ...]
+    notes: tuple[str, ...]
+    gaps: tuple[str, ...]
+    errors: tuple[InputError, ...]
+    files: tuple[str, ...]
+
+
+def _run_chunk(
+    units: Sequence[Unit], rules: Sequence[Rule], config: Config, today: dt.date
+) -> _ChunkOut:
+    loaded = load_units(units)
+    result = scan(loaded.inventories, rules=rules, config=config, today=today)
+    return _ChunkOut(
+        results=result.results,
+        # The verbatim declaration stays in the worker: reports do not need it.
+        pipelines=tuple(replace(p, declaration=None) for p in result.pipelines),
+        crashes=result.crashes,
+        notes=(*loaded.notes, *result.notes),
+        gaps=result.gaps,
+        errors=tuple(loaded.errors),
+        files=tuple(loaded.files),
+    )
+
+
+def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def scan_paths(
+    paths: Iterable[Path],
+    *,
+    rules: Sequence[Rule],
+    config: Config,
+    jobs: int = 1,
+    today: dt.date | None = None,
+) -> PathScan:
+    """Load every path and evaluate ``rules``. Raises InputError for a bad explicit path."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    units = plan_units(paths)
+    if jobs <= 1 or len(units) < _PARALLEL_THRESHOLD:
+        loaded: LoadResult = load_units(units)
+        result = scan(
+            loaded.inventories, rules=rules, config=config, today=today, notes=loaded.notes
+        )
+        return PathScan(
+            replace(result, inputs=tuple(loaded.files), notes=_dedupe(result.notes)),
+            tuple(loaded.errors),
+            tuple(loaded.files),
+        )
+    # Errors in files named explicitly are fatal: check those first, in this process,
+    # so that the error is raised here rather than inside a worker.
+    load_units([u for u in units if u.explicit])
+    size = max(1, -(-len(units) // (jobs * 4)))
+    chunks = [units[i : i + size] for i in range(0, len(units), size)]
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        outs = list(
+            pool.map(
+                _run_chunk,
+                chunks,
+                [rules] * len(chunks),
+                [config] * len(chunks),
+                [today] * len(chunks),
+            )
+        )
+    files = tuple(f for o in outs for f in o.files)
+    merged = ScanResult(
+        results=tuple(r for o in outs for r in o.results),
+        rules=tuple(rules),
+        pipelines=tuple(p for o in outs for p in o.pipelines),
+        crashes=tuple(c for o in outs for c in o.crashes),
+        notes=_dedupe(n for o in outs for n in o.notes),
+        gaps=tuple(g for o in outs for g in o.gaps),
+        inputs=files,
+    )
+    errors = tuple(e for o in outs for e in o.errors)
+    return PathScan(merged, errors, files)
