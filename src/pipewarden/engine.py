@@ -110,7 +110,7 @@ def _scan_pipeline(
     crashes: list[RuleCrash],
     notes: list[str],
 ) -> list[Result]:
-    ctx = RuleContext(pipeline, inventory, config)
+    ctx = RuleContext(pipeline, inventory.for_pipeline(pipeline), config)
     name = pipeline.display_name
     subject_default = pipeline.loc.subject
     position = inventory.positions.get(subject_default)
@@ -164,6 +164,7 @@ def _scan_pipeline(
                     action=finding.action,
                     evidence=finding.evidence,
                     suppressed=suppressed,
+                    pipeline_ref=str(pipeline.loc),
                 )
             )
     return out

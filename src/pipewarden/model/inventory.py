@@ -85,6 +85,16 @@ class Inventory:
     gaps: tuple[GapRecord, ...] = ()
     positions: Mapping[str, PositionIndex] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # Pipeline ARN -> the inventory of that pipeline's own account and region, for
+    # inputs spanning several (a snapshot): regional names such as CodeBuild project
+    # names repeat across accounts and regions, so they resolve only within a scope.
+    pipeline_scopes: Mapping[str, Inventory] = field(default_factory=dict)
+
+    def for_pipeline(self, pipeline: Pipeline) -> Inventory:
+        """The inventory rules read for ``pipeline``: its own scope when there is one."""
+        if pipeline.arn is not None:
+            return self.pipeline_scopes.get(pipeline.arn, self)
+        return self
 
     # -- lookups: each returns the resource or a Gap saying why it is not known --
 

@@ -89,6 +89,9 @@ class Result:
     action: str | None = None
     evidence: Mapping[str, str] = field(default_factory=dict)
     suppressed: str | None = None  # the suppression's reason, when suppressed
+    # The pipeline declaration's own location (``subject#pointer``): unique per pipeline
+    # in a scan, so reports can group results of pipelines that share a name.
+    pipeline_ref: str | None = None
 
     @property
     def fingerprint(self) -> str:

@@ -1,0 +1,70 @@
+"""What every command shares: the streams, the rule registry, one-line messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from pipewarden.errors import ConfigError
+from pipewarden.report import printable
+from pipewarden.rules._api import Rule
+
+__all__ = ["Context", "emit", "resolve_rule", "rule_lookup", "say"]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """The environment a command runs in, injected so tests need no patching."""
+
+    rules: Sequence[Rule]
+    known_rules: Sequence[Rule]  # every rule configuration may name
+    stdout: TextIO
+    stderr: TextIO
+    environ: Mapping[str, str]
+    today: dt.date | None = None
+
+
+def emit(stream: TextIO, text: str) -> None:
+    """Write ``text`` to ``stream``, whatever its encoding; a closed pipe is not an error."""
+    try:
+        try:
+            stream.write(text)
+        except UnicodeEncodeError:
+            encoding = getattr(stream, "encoding", None) or "ascii"
+            stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+        stream.flush()
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop writing, keep the exit code.
+        if stream is sys.stdout:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+
+
+def say(stream: TextIO, level: str, message: str) -> None:
+    """One line, ``pipewarden: <level>: <message>`` (no level when empty), for stderr."""
+    prefix = f"pipewarden: {level}: " if level else "pipewarden: "
+    emit(stream, f"{prefix}{printable(message)}\n")
+
+
+def rule_lookup(rules: Sequence[Rule]) -> dict[str, Rule]:
+    """Every key a rule answers to: its id (any case), slug and aliases."""
+    table: dict[str, Rule] = {}
+    for rule in rules:
+        meta = rule.meta
+        for key in (meta.id, meta.id.lower(), meta.slug, *meta.aliases):
+            table.setdefault(key, rule)
+    return table
+
+
+def resolve_rule(key: str, rules: Sequence[Rule]) -> Rule:
+    """The rule named by ``key`` (id or slug); ConfigError when there is none."""
+    wanted = key.strip()
+    table = rule_lookup(rules)
+    rule = table.get(wanted) or table.get(wanted.upper())
+    if rule is None:
+        raise ConfigError(f"unknown rule `{wanted}` (run `pipewarden rules` for the list)")
+    return rule
