@@ -22,6 +22,7 @@ from pipewarden.model.resources import (
     Role,
     Secret,
 )
+from pipewarden.model.values import split_arn
 
 __all__ = ["GapRecord", "Inventory", "PositionIndex"]
 
@@ -48,13 +49,13 @@ class GapRecord:
 def _strip_lambda_qualifier(name: str) -> tuple[str, str | None]:
     """Split ``fn:qualifier`` or ``arn:...:function:fn:qualifier``."""
     if name.startswith("arn:"):
-        parts = name.split(":")
+        parts = split_arn(name)
         base = parts[6] if len(parts) > 6 else name
         qualifier = parts[7] if len(parts) > 7 else None
         return base, qualifier
-    if ":" in name:
-        base, qualifier = name.split(":", 1)
-        return base, qualifier
+    parts = split_arn(name)
+    if len(parts) > 1:
+        return parts[0], ":".join(parts[1:])
     return name, None
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from pipewarden.model.location import Loc
 from pipewarden.model.pipeline import EnvVar
-from pipewarden.model.values import JsonValue, Value
+from pipewarden.model.values import JsonValue, Value, split_arn
 
 __all__ = [
     "ActionType",
@@ -68,7 +68,7 @@ class Role:
 
     @property
     def account(self) -> str | None:
-        parts = self.arn.split(":")
+        parts = split_arn(self.arn)
         return parts[4] if len(parts) > 4 and parts[4] else None
 
 

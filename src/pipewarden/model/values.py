@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+import re
+from typing import Any, Final, TypeAlias
 
-__all__ = ["JsonValue", "Unresolved", "Value", "is_known", "mask", "text"]
+__all__ = ["JsonValue", "Unresolved", "Value", "is_known", "mask", "split_arn", "text"]
 
 JsonValue: TypeAlias = Any
 """A value decoded from JSON or YAML (dict, list, str, int, float, bool, None)."""
@@ -49,3 +50,15 @@ def mask(secret: str) -> str:
     """
     keep = min(4, len(secret) // 4)
     return f"{secret[:keep]}…({len(secret)} chars)"
+
+
+_ARN_SEPARATOR: Final = re.compile(r":(?![^{}]*\})")
+
+
+def split_arn(arn: str) -> list[str]:
+    """The colon-separated fields of an ARN, keeping template placeholders whole.
+
+    ``arn:aws:iam::${AWS::AccountId}:root`` has the account ``${AWS::AccountId}``,
+    not ``${AWS``.
+    """
+    return _ARN_SEPARATOR.split(arn) if "${" in arn else arn.split(":")

@@ -20,6 +20,7 @@ from pipewarden.config import Config
 from pipewarden.model import (
     Action,
     CodeBuildProject,
+    ConditionRule,
     Finding,
     Gap,
     Inventory,
@@ -32,6 +33,7 @@ from pipewarden.model import (
     Unresolved,
     Value,
 )
+from pipewarden.model.values import split_arn
 
 __all__ = [
     "CicdSec",
@@ -68,7 +70,8 @@ class CicdSec(IntEnum):
 
     @property
     def url(self) -> str:
-        slug = self.title.lower().replace(" ", "-").replace("/", "-")
+        # OWASP's page names capitalise every word except "of".
+        slug = "-".join(w if w == "of" else w[:1].upper() + w[1:] for w in self.title.split())
         return f"https://owasp.org/www-project-top-10-ci-cd-security-risks/CICD-SEC-{self.value:02d}-{slug}"
 
 
@@ -154,10 +157,12 @@ def arn_account(arn: Value | None) -> str | Unresolved | None:
         return None
     if isinstance(arn, Unresolved):
         return arn
-    parts = arn.split(":")
+    parts = split_arn(arn)
     if len(parts) < 6 or parts[0] != "arn":
         return None
     return parts[4] or None
+
+
 
 
 # Commands that verify a commit signature or an artifact attestation.
@@ -360,6 +365,9 @@ class RuleContext:
             return False
         if isinstance(project, Gap):
             return project
+        return self._project_verifies(project)
+
+    def _project_verifies(self, project: CodeBuildProject) -> bool | Gap:
         if project.name in self.config.verifier_actions:
             return True
         if isinstance(project.buildspec, Unresolved):
@@ -372,8 +380,43 @@ class RuleContext:
             return Gap(f"buildspec `{project.buildspec}` is stored in S3 and was not read")
         return False
 
+    def rule_verifies(self, rule: ConditionRule) -> bool | Gap:
+        """Whether a stage-condition rule runs a known verifier (a ``Commands`` rule's
+        commands, or a ``CodeBuild`` rule's inline project buildspec)."""
+        if rule.name in self.config.verifier_actions:
+            return True
+        if rule.commands:
+            return self._text_verifies("\n".join(rule.commands))
+        if rule.provider != "CodeBuild":
+            return False
+        name = rule.configuration.get("ProjectName")
+        if name is None:
+            return Gap("rule has no ProjectName")
+        if isinstance(name, Unresolved):
+            return Gap(f"ProjectName is unresolved: {name.reason}", name.expr)
+        project = self.inventory.codebuild_project(name)
+        if isinstance(project, Gap):
+            return project
+        return self._project_verifies(project)
+
+    def _gating_rules(self, consumer: Action) -> Iterator[ConditionRule]:
+        """Condition rules whose failure stops the pipeline before ``consumer`` runs:
+        ``beforeEntry`` rules of its stage (``FAIL`` or ``SKIP``) and of earlier stages
+        (``FAIL``), and ``onSuccess`` rules of earlier stages (``FAIL`` or ``ROLLBACK``)."""
+        for stage in self.pipeline.stages[: consumer.stage_index + 1]:
+            earlier = stage.index < consumer.stage_index
+            blocking = ("FAIL", "SKIP") if not earlier else ("FAIL",)
+            groups = [(stage.before_entry, blocking)]
+            if earlier:
+                groups.append((stage.on_success, ("FAIL", "ROLLBACK")))
+            for conditions, results in groups:
+                for condition in conditions.conditions if conditions else ():
+                    if isinstance(condition.result, str) and condition.result.upper() in results:
+                        yield from condition.rules
+
     def verified_before(self, artifact: str, consumer: Action) -> bool | Gap:
-        """Whether a verifying action consumes ``artifact`` and finishes before ``consumer``.
+        """Whether a verifying action consumes ``artifact`` and finishes before ``consumer``,
+        or a verifying stage-condition rule reading ``artifact`` gates it.
 
         Returns a Gap when no verifier is certain but some candidate could not be
         inspected.
@@ -388,5 +431,15 @@ class RuleContext:
             if isinstance(verdict, Gap):
                 gap = gap or Gap(
                     f"whether `{candidate.name}` verifies is not known: {verdict.reason}"
+                )
+        for rule in self._gating_rules(consumer):
+            if artifact not in rule.input_artifacts:
+                continue
+            verdict = self.rule_verifies(rule)
+            if verdict is True:
+                return True
+            if isinstance(verdict, Gap):
+                gap = gap or Gap(
+                    f"whether rule `{rule.name}` verifies is not known: {verdict.reason}"
                 )
         return gap if gap is not None else False
