@@ -1,0 +1,102 @@
+"""Helpers shared by the flow-control rules (PW306, PW4xx): production and approvals."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from pipewarden.model import Action, Stage, Unresolved, Value
+from pipewarden.rules._api import RuleContext
+
+__all__ = [
+    "Where",
+    "is_manual_approval",
+    "lambda_qualifier",
+    "located",
+    "maybe_production",
+    "result_of",
+    "uncertain_production",
+    "unpinned_reason",
+]
+
+
+class Where(TypedDict, total=False):
+    """Keyword arguments naming a finding's stage and action."""
+
+    stage: str
+    action: str
+
+
+def located(action: Action | None) -> Where:
+    """``stage=``/``action=`` keywords for :func:`fail`/:func:`unknown` (empty for None)."""
+    if action is None:
+        return {}
+    return {"stage": action.stage_name, "action": action.name}
+
+
+_TARGET_KEYS = ("RoleArn", "AdministrationRoleArn", "DeploymentTargets")
+
+
+def is_manual_approval(action: Action) -> bool:
+    """A Manual approval action."""
+    return action.category == "Approval" and action.provider == "Manual"
+
+
+def maybe_production(ctx: RuleContext, action: Action) -> str | None:
+    """Why a deploy action not classified as production might still be production.
+
+    Production accounts are matched against the action's target accounts; when
+    one of those is unresolved the classification is open. Returns the reason,
+    or None when the classification is certain.
+    """
+    if not ctx.is_deploy(action) or ctx.is_production_deploy(action):
+        return None
+    if not ctx.config.production_accounts:
+        return None
+    if isinstance(action.role_arn, Unresolved):
+        return f"the role of action `{action.name}` is unresolved ({action.role_arn.reason})"
+    if action.role_arn is None and isinstance(ctx.pipeline_account, Unresolved):
+        return f"the pipeline's account is unresolved ({ctx.pipeline_account.reason})"
+    for key in _TARGET_KEYS:
+        value = action.config(key)
+        if isinstance(value, Unresolved):
+            return f"`{key}` of action `{action.name}` is unresolved ({value.reason})"
+    return None
+
+
+def uncertain_production(ctx: RuleContext, stage: Stage) -> list[tuple[Action, str]]:
+    """Deploy actions of a stage whose production classification is open, with why."""
+    out = []
+    for action in stage.actions:
+        reason = maybe_production(ctx, action)
+        if reason is not None:
+            out.append((action, reason))
+    return out
+
+
+def result_of(value: Value | None) -> str | Unresolved | None:
+    """A condition result upper-cased (``FAIL``), Unresolved as is, None when absent."""
+    if value is None or isinstance(value, Unresolved):
+        return value
+    return value.strip().upper()
+
+
+def lambda_qualifier(function: str) -> str | None:
+    """The qualifier of a Lambda function reference (name, partial or full ARN), or None."""
+    parts = function.split(":")
+    if function.startswith("arn:"):
+        return parts[7] or None if len(parts) > 7 else None
+    if len(parts) >= 3 and parts[1] == "function":  # 123456789012:function:name[:qualifier]
+        return parts[3] or None if len(parts) > 3 else None
+    return parts[1] or None if len(parts) > 1 else None
+
+
+def unpinned_reason(function: str) -> str | None:
+    """Why a Lambda reference is not pinned to a published version, or None when it is."""
+    qualifier = lambda_qualifier(function)
+    if qualifier is None:
+        return "has no version qualifier"
+    if qualifier == "$LATEST":
+        return "uses `$LATEST`"
+    if not qualifier.isdigit():
+        return f"uses the alias `{qualifier}` (an alias can be repointed)"
+    return None
