@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cached_property
-from typing import Final
+from typing import Final, TypedDict
 
 from pipewarden.config import Config
 from pipewarden.model import (
@@ -36,6 +36,7 @@ from pipewarden.model import (
 from pipewarden.model.values import split_arn
 
 __all__ = [
+    "ActionRef",
     "CicdSec",
     "Rule",
     "RuleContext",
@@ -146,9 +147,16 @@ def unknown(
     return Finding(Status.UNKNOWN, loc, reason, stage, action, dict(evidence or {}))
 
 
-def at_action(action: Action) -> dict[str, str]:
+class ActionRef(TypedDict, total=False):
+    """The ``stage``/``action`` keyword arguments of :func:`fail` and :func:`unknown`."""
+
+    stage: str | None
+    action: str | None
+
+
+def at_action(action: Action) -> ActionRef:
     """Keyword arguments naming an action's stage and action for fail/unknown."""
-    return {"stage": action.stage_name, "action": action.name}
+    return ActionRef(stage=action.stage_name, action=action.name)
 
 
 def arn_account(arn: Value | None) -> str | Unresolved | None:
@@ -161,8 +169,6 @@ def arn_account(arn: Value | None) -> str | Unresolved | None:
     if len(parts) < 6 or parts[0] != "arn":
         return None
     return parts[4] or None
-
-
 
 
 # Commands that verify a commit signature or an artifact attestation.

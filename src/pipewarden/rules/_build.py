@@ -11,7 +11,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Final, TypedDict, TypeVar
+from typing import Any, Final, TypeVar
 
 from pipewarden.model import (
     Action,
@@ -24,7 +24,7 @@ from pipewarden.model import (
     Stage,
     Unresolved,
 )
-from pipewarden.rules._api import RuleContext, is_inline_buildspec, unknown
+from pipewarden.rules._api import ActionRef, RuleContext, at_action, is_inline_buildspec, unknown
 
 __all__ = [
     "ProjectUse",
@@ -42,16 +42,8 @@ __all__ = [
 ]
 
 
-class Who(TypedDict, total=False):
-    """The ``stage``/``action`` keyword arguments of ``fail``/``unknown``."""
-
-    stage: str | None
-    action: str | None
-
-
-def who_of(action: Action) -> Who:
-    """Keyword arguments naming an action's stage and action for fail/unknown."""
-    return Who(stage=action.stage_name, action=action.name)
+Who = ActionRef
+who_of = at_action
 
 
 THIRD_PARTY_OWNERS: Final = frozenset({"ThirdParty", "Custom"})

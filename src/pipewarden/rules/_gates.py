@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 from pipewarden.model import Action, Stage, Unresolved, Value
-from pipewarden.rules._api import RuleContext
+from pipewarden.rules._api import ActionRef, RuleContext, at_action
 
 __all__ = [
     "Where",
@@ -19,18 +17,14 @@ __all__ = [
 ]
 
 
-class Where(TypedDict, total=False):
-    """Keyword arguments naming a finding's stage and action."""
-
-    stage: str
-    action: str
+Where = ActionRef
 
 
 def located(action: Action | None) -> Where:
     """``stage=``/``action=`` keywords for :func:`fail`/:func:`unknown` (empty for None)."""
     if action is None:
         return {}
-    return {"stage": action.stage_name, "action": action.name}
+    return at_action(action)
 
 
 _TARGET_KEYS = ("RoleArn", "AdministrationRoleArn", "DeploymentTargets")

@@ -1,21 +1,27 @@
-"""Detects CodeBuild projects and build actions whose buildspec is inline.
+"""Detects CodeBuild projects used by a pipeline that keep their buildspec inline.
 
 ## Rationale
 A buildspec kept inline in the project definition can be changed with
 `codebuild:UpdateProject` (or in the console) by anyone holding that
 permission, outside the repository's review and history, and the next
-pipeline run executes it with the project's role and secrets. An inline
-`BuildspecOverride` in the pipeline action has the same effect through
-`codepipeline:UpdatePipeline`. A buildspec file in a reviewed repository
-(or a version-pinned S3 object) keeps the commands under change control.
+pipeline run executes it with the project's role and secrets. A buildspec
+file in a reviewed repository (or a version-pinned S3 object) keeps the
+commands under change control.
+
+An inline `BuildspecOverride` in the pipeline action is not reported: it is
+part of the pipeline declaration itself, which is what PipeWarden scans on
+every change and watches for drift, and it is where a hardened pipeline
+keeps the commands of its verification actions. A project whose buildspec
+is overridden by every action that uses it is not judged on its own
+buildspec.
 
 ## Remediation
 Move the commands to a `buildspec.yml` in a repository whose changes are
 reviewed (a separate build-definitions repository when the application
 repository is untrusted), and set `Source.BuildSpec` to its path or remove
-it. Remove inline `BuildspecOverride` values from the pipeline action.
-Restrict `codebuild:UpdateProject` to the deployment role of the
-infrastructure pipeline.
+it; or keep short, fixed commands (such as a verifier) in the pipeline
+action's `BuildspecOverride`. Restrict `codebuild:UpdateProject` to the
+deployment role of the infrastructure pipeline.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from pipewarden.rules._build import ProjectUse, who_of
 META = RuleMeta(
     id="PW701",
     slug="inline-buildspec",
-    title="CodeBuild buildspec is inline, outside source review",
+    title="CodeBuild project keeps its buildspec inline, outside source review",
     severity=Severity.MEDIUM,
     cicd_sec=(CicdSec.SEC_4, CicdSec.SEC_7),
     references=(
@@ -65,12 +71,6 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             )
             continue
         if override is not None:
-            if is_inline_buildspec(override):
-                yield fail(
-                    override_loc,
-                    f"{where} overrides the buildspec with an inline `BuildspecOverride`",
-                    **who,
-                )
             continue  # the project's own buildspec is not used by this action
         project = ctx.codebuild_project(action)
         if project is None:
