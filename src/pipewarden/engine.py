@@ -13,6 +13,7 @@ from pipewarden.model import (
     Inventory,
     Location,
     Pipeline,
+    PositionIndex,
     Result,
     Severity,
     Status,
@@ -64,18 +65,25 @@ def _pipeline_subject(pipeline: Pipeline) -> str:
     return pipeline.arn or pipeline.loc.subject
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A rule with its configured severity and suppressions, resolved once per scan."""
+
+    rule: Rule
+    severity: Severity
+    ignores: tuple[Ignore, ...]
+
+
 def _suppression(
-    result_rule: Rule,
+    plan: _Plan,
     pipeline: Pipeline,
     subject: str,
     pointer: str,
-    config: Config,
     today: dt.date,
     notes: list[str],
 ) -> str | None:
-    ignores: Sequence[Ignore] = config.rule(result_rule.id).ignore
     name = pipeline.display_name
-    for ignore in ignores:
+    for ignore in plan.ignores:
         target = ignore.target
         if "#" in target:
             t_subject, t_pointer = target.split("#", 1)
@@ -88,7 +96,7 @@ def _suppression(
             continue
         if ignore.expires is not None and ignore.expires < today:
             note = (
-                f"suppression of {result_rule.id} for `{target}` expired on "
+                f"suppression of {plan.rule.id} for `{target}` expired on "
                 f"{ignore.expires.isoformat()} and is not applied"
             )
             if note not in notes:
@@ -96,7 +104,7 @@ def _suppression(
             continue
         return ignore.reason
     for inline in pipeline.suppressions:
-        if inline.rule in (result_rule.id, result_rule.meta.slug):
+        if inline.rule in (plan.rule.id, plan.rule.meta.slug):
             return inline.reason
     return None
 
@@ -104,7 +112,7 @@ def _suppression(
 def _scan_pipeline(
     pipeline: Pipeline,
     inventory: Inventory,
-    rules: Sequence[Rule],
+    plans: Sequence[_Plan],
     config: Config,
     today: dt.date,
     crashes: list[RuleCrash],
@@ -113,14 +121,18 @@ def _scan_pipeline(
     ctx = RuleContext(pipeline, inventory.for_pipeline(pipeline), config)
     name = pipeline.display_name
     subject_default = pipeline.loc.subject
-    position = inventory.positions.get(subject_default)
+    positions = inventory.positions
+    position = positions.get(subject_default)
+    pipeline_ref = str(pipeline.loc)
+    pass_location: Location | None = None
+    arn, account, region = pipeline.arn, pipeline.account, pipeline.region
+    has_inline = bool(pipeline.suppressions)
     out: list[Result] = []
-    for rule in rules:
-        meta = rule.meta
-        settings = config.rule(meta.id)
-        severity = settings.severity or meta.severity
+    append = out.append
+    for plan in plans:
+        meta = plan.rule.meta
         try:
-            findings: list[Finding] = list(rule.check(ctx))
+            findings: list[Finding] = list(plan.rule.check(ctx))
         except Exception as exc:  # noqa: BLE001 - the engine's per-rule boundary
             _log.debug("rule %s crashed on %s", meta.id, name, exc_info=True)
             crashes.append(RuleCrash(meta.id, name, f"{type(exc).__name__}: {exc}"))
@@ -128,46 +140,69 @@ def _scan_pipeline(
                 Finding(Status.UNKNOWN, pipeline.loc, f"rule crashed: {type(exc).__name__}")
             ]
         if not findings:
-            findings = [Finding(Status.PASS, pipeline.loc, "no failure found")]
-        for finding in findings:
-            loc = finding.loc
-            line = column = None
-            file = None
-            idx = (
-                position if loc.subject == subject_default else inventory.positions.get(loc.subject)
-            )
-            if idx is not None:
-                file = loc.subject
-                spot = idx.locate(loc.pointer)
-                if spot is not None:
-                    line, column = spot
-            subject = pipeline.arn if (pipeline.arn and file is None) else loc.subject
-            suppressed = None
-            if finding.status is not Status.PASS:
-                suppressed = _suppression(
-                    rule, pipeline, subject, loc.pointer, config, today, notes
+            if pass_location is None:
+                pass_location = _concretize(
+                    pipeline, position, pipeline.loc.subject, pipeline.loc.pointer
                 )
-            out.append(
+            append(
                 Result(
                     rule_id=meta.id,
                     slug=meta.slug,
                     title=meta.title,
-                    severity=severity,
+                    severity=plan.severity,
+                    status=Status.PASS,
+                    pipeline=name,
+                    location=pass_location,
+                    message="no failure found",
+                    pipeline_arn=arn,
+                    account=account,
+                    region=region,
+                    pipeline_ref=pipeline_ref,
+                )
+            )
+            continue
+        for finding in findings:
+            loc = finding.loc
+            index = position if loc.subject == subject_default else positions.get(loc.subject)
+            location = _concretize(pipeline, index, loc.subject, loc.pointer)
+            suppressed = None
+            if plan.ignores or has_inline:
+                suppressed = _suppression(
+                    plan, pipeline, location.subject, loc.pointer, today, notes
+                )
+            append(
+                Result(
+                    rule_id=meta.id,
+                    slug=meta.slug,
+                    title=meta.title,
+                    severity=plan.severity,
                     status=finding.status,
                     pipeline=name,
-                    location=Location(subject, loc.pointer, file, line, column),
+                    location=location,
                     message=finding.message,
-                    pipeline_arn=pipeline.arn,
-                    account=pipeline.account,
-                    region=pipeline.region,
+                    pipeline_arn=arn,
+                    account=account,
+                    region=region,
                     stage=finding.stage,
                     action=finding.action,
                     evidence=finding.evidence,
                     suppressed=suppressed,
-                    pipeline_ref=str(pipeline.loc),
+                    pipeline_ref=pipeline_ref,
                 )
             )
     return out
+
+
+def _concretize(
+    pipeline: Pipeline, index: PositionIndex | None, subject: str, pointer: str
+) -> Location:
+    """A reported location: file and line when the subject has positions, else ARN#pointer."""
+    if index is None:
+        return Location(pipeline.arn or subject, pointer)
+    spot = index.locate(pointer)
+    if spot is None:
+        return Location(subject, pointer, subject)
+    return Location(subject, pointer, subject, spot[0], spot[1])
 
 
 def selected_rules(
@@ -210,13 +245,19 @@ def scan(
     results: list[Result] = []
     pipelines: list[Pipeline] = []
     gaps: list[str] = []
+    plans = [
+        _Plan(
+            rule, config.rule(rule.id).severity or rule.meta.severity, config.rule(rule.id).ignore
+        )
+        for rule in rules
+    ]
     for inventory in inventories:
         all_notes.extend(inventory.notes)
         gaps.extend(f"{g.kind} {g.resource}: {g.reason}" for g in inventory.gaps)
         for pipeline in inventory.pipelines:
             pipelines.append(pipeline)
             results.extend(
-                _scan_pipeline(pipeline, inventory, rules, config, today, crashes, all_notes)
+                _scan_pipeline(pipeline, inventory, plans, config, today, crashes, all_notes)
             )
     return ScanResult(
         results=tuple(results),

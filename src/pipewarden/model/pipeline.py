@@ -93,8 +93,17 @@ class Action:
         return self.type_id.owner
 
     def config(self, key: str) -> Value | None:
-        """A configuration value, or None when the key is absent."""
-        return self.configuration.get(key)
+        """A configuration value, or None when the key is absent.
+
+        When the whole configuration is unresolved (a Terraform plan shows a map
+        with any unknown value as unknown), every key is that unresolved value.
+        """
+        value = self.configuration.get(key)
+        if value is None:
+            whole = self.configuration.get("*")
+            if isinstance(whole, Unresolved):
+                return whole
+        return value
 
     def precedes(self, other: Action) -> bool:
         """True when this action finishes before ``other`` starts."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any, Final
 
 from pipewarden.errors import InputError, ParseError
-from pipewarden.model.location import escape_token
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "JsonPositions", "check_depth", "load_json", "read_text"]
 
@@ -86,85 +86,84 @@ def load_json(text: str, source: str) -> Any:
         raise ParseError(source, "nesting too deep") from exc
 
 
-_TOKEN: Final = re.compile(
-    r'"(?:[^"\\\n]|\\.)*"|[{}\[\]:,]|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null|\n'
-)
+_WHITESPACE: Final = re.compile(r"[ \t\n\r]*")
+_DECODER: Final = json.JSONDecoder()
 
 
 class JsonPositions:
-    """Position index of a JSON text, built lazily on the first lookup.
+    """Position index of a JSON text: pointer -> 1-based (line, column).
 
-    Maps every member and element to the 1-based line and column where its
-    key (for members) or value (for elements) starts.
+    Members point at their key, elements at their value. Lookups walk the
+    text along the pointer, skipping sibling values with the C decoder, and
+    remember every member and element passed on the way, so a file costs
+    about one decode however many results point into it. Where a key repeats,
+    the last one wins, as in ``json.loads``.
     """
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._index: dict[str, tuple[int, int]] | None = None
+        # pointer -> (offset reported, offset of the value)
+        self._seen: dict[str, tuple[int, int]] = {"": (0, _WHITESPACE.match(text).end())}  # type: ignore[union-attr]
+        self._scanned: set[str] = set()
 
-    def _build(self) -> dict[str, tuple[int, int]]:
-        index: dict[str, tuple[int, int]] = {"": (1, 1)}
-        # Stack of containers: [kind, pointer, next element index, pending key]
-        stack: list[list[Any]] = []
-        line = 1
-        line_start = 0
-        expecting_key = False
-        pending: str | None = None
-        for match in _TOKEN.finditer(self._text):
-            tok = match.group()
-            start = match.start()
-            if tok == "\n":
-                line += 1
-                line_start = start + 1
-                continue
-            col = start - line_start + 1
-            if tok in "{[":
-                if stack:
-                    top = stack[-1]
-                    if top[0] == "[":
-                        ptr = f"{top[1]}/{top[2]}"
-                        index.setdefault(ptr, (line, col))
-                        top[2] += 1
-                    else:
-                        ptr = f"{top[1]}/{escape_token(pending or '')}"
-                else:
-                    ptr = ""
-                stack.append([tok, ptr, 0])
-                expecting_key = tok == "{"
-            elif tok in "]}":
-                if stack:
-                    stack.pop()
-                expecting_key = False
-            elif tok == ",":
-                expecting_key = bool(stack) and stack[-1][0] == "{"
-            elif tok == ":":
-                expecting_key = False
-            else:
-                if not stack:
-                    continue
-                top = stack[-1]
-                if top[0] == "{":
-                    if expecting_key:
-                        try:
-                            pending = json.loads(tok)
-                        except ValueError:
-                            pending = tok.strip('"')
-                        index[f"{top[1]}/{escape_token(str(pending))}"] = (line, col)
-                        expecting_key = False
-                else:
-                    index.setdefault(f"{top[1]}/{top[2]}", (line, col))
-                    top[2] += 1
-        return index
+    def _skip(self, offset: int) -> int:
+        return _WHITESPACE.match(self._text, offset).end()  # type: ignore[union-attr]
+
+    def _scan(self, pointer: str, offset: int) -> None:
+        """Record every member or element of the container at ``offset``."""
+        text = self._text
+        self._scanned.add(pointer)
+        try:
+            opener = text[offset]
+            i = self._skip(offset + 1)
+            if opener == "{":
+                while text[i] == '"':
+                    key, j = scanstring(text, i + 1)
+                    j = self._skip(j)
+                    if text[j] != ":":
+                        return
+                    value = self._skip(j + 1)
+                    token = key.replace("~", "~0").replace("/", "~1")
+                    self._seen[f"{pointer}/{token}"] = (i, value)
+                    end = self._skip(_DECODER.raw_decode(text, value)[1])
+                    if text[end] != ",":
+                        return
+                    i = self._skip(end + 1)
+            elif opener == "[":
+                index = 0
+                while text[i] != "]":
+                    self._seen[f"{pointer}/{index}"] = (i, i)
+                    end = self._skip(_DECODER.raw_decode(text, i)[1])
+                    if text[end] != ",":
+                        return
+                    i = self._skip(end + 1)
+                    index += 1
+        except (IndexError, ValueError):
+            return
+
+    def _find(self, pointer: str) -> int | None:
+        found = self._seen.get(pointer)
+        if found is not None:
+            return found[0]
+        if not pointer:
+            return None
+        parent = pointer.rsplit("/", 1)[0]
+        if parent in self._scanned:
+            return None
+        if self._find(parent) is None:
+            return None
+        self._scan(parent, self._seen[parent][1])
+        found = self._seen.get(pointer)
+        return found[0] if found is not None else None
 
     def locate(self, pointer: str) -> tuple[int, int] | None:
         """Position of ``pointer`` or of its nearest ancestor that has one."""
-        if self._index is None:
-            self._index = self._build()
         probe = pointer
         while True:
-            found = self._index.get(probe)
-            if found is not None:
-                return found
+            offset = self._find(probe)
+            if offset is not None:
+                line = self._text.count("\n", 0, offset) + 1
+                return line, offset - self._text.rfind("\n", 0, offset)
             if not probe:
                 return None
             probe = probe.rsplit("/", 1)[0]

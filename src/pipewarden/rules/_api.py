@@ -206,17 +206,20 @@ class RuleContext:
 
     # -- iteration ---------------------------------------------------------
 
+    @cached_property
+    def _all_actions(self) -> tuple[Action, ...]:
+        return self.pipeline.actions()
+
     def actions(
         self, *, category: str | None = None, provider: str | None = None
-    ) -> Iterator[Action]:
-        """Every action of every stage, optionally filtered."""
-        for stage in self.pipeline.stages:
-            for action in stage.actions:
-                if category is not None and action.category != category:
-                    continue
-                if provider is not None and action.provider != provider:
-                    continue
-                yield action
+    ) -> tuple[Action, ...]:
+        """Every action of every stage, optionally filtered, in declaration order."""
+        found = self._all_actions
+        if category is not None:
+            found = tuple(a for a in found if a.category == category)
+        if provider is not None:
+            found = tuple(a for a in found if a.provider == provider)
+        return found
 
     def stage_of(self, action: Action) -> Stage:
         """The stage holding ``action``."""
@@ -226,12 +229,12 @@ class RuleContext:
 
     @cached_property
     def _producers(self) -> dict[str, Action]:
-        return {name: a for a in self.pipeline.actions() for name in a.output_artifacts}
+        return {name: a for a in self._all_actions for name in a.output_artifacts}
 
     @cached_property
     def _consumers(self) -> dict[str, tuple[Action, ...]]:
         found: dict[str, list[Action]] = {}
-        for action in self.pipeline.actions():
+        for action in self._all_actions:
             for name in action.input_artifacts:
                 found.setdefault(name, []).append(action)
         return {k: tuple(v) for k, v in found.items()}
