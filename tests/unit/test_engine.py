@@ -193,3 +193,15 @@ def test_load_paths_skips_non_pipeline_files_with_a_note(tmp_path: Path) -> None
     loaded = load_paths([tmp_path])
     assert [p.display_name for inv in loaded.inventories for p in inv.pipelines] == ["p"]
     assert loaded.notes == [f"skipped {tmp_path / 'package.json'}: not a pipeline definition"]
+
+
+def test_directory_scan_applies_terraform_tfvars(tmp_path: Path) -> None:
+    import shutil
+
+    module = Path(__file__).parents[2] / "examples" / "terraform" / "payments"
+    shutil.copytree(module, tmp_path / "payments")
+    (tmp_path / "payments" / "terraform.tfvars").write_text('region = "us-west-2"\n')
+    loaded = load_paths([tmp_path])
+    regions = {p.display_name: p.region for inv in loaded.inventories for p in inv.pipelines}
+    assert regions == {"payments-legacy": "us-west-2", "payments-release": "us-west-2"}
+    assert str(tmp_path / "payments" / "terraform.tfvars") in loaded.files

@@ -57,6 +57,11 @@ def _walk(root: Path) -> Iterator[Path]:
             yield path
 
 
+def _is_auto_tfvars(path: Path) -> bool:
+    """Variable files Terraform loads by itself: ``terraform.tfvars`` and ``*.auto.tfvars``."""
+    return path.name == "terraform.tfvars" or path.name.endswith(".auto.tfvars")
+
+
 def plan_units(paths: Iterable[Path]) -> list[Unit]:
     """Expand paths into units, in a deterministic order."""
     units: list[Unit] = []
@@ -71,13 +76,14 @@ def plan_units(paths: Iterable[Path]) -> list[Unit]:
             continue
         tf_dirs: dict[Path, list[Path]] = {}
         for path in _walk(root):
-            if path.suffix == ".tf":
+            if path.suffix == ".tf" or _is_auto_tfvars(path):
                 tf_dirs.setdefault(path.parent, []).append(path)
             elif path.suffix.lower() in _CANDIDATE_SUFFIXES:
                 units.append(Unit((path,)))
         units.extend(
             Unit(tuple(files), terraform_dir=directory)
             for directory, files in sorted(tf_dirs.items())
+            if any(f.suffix == ".tf" for f in files)
         )
     return units
 
