@@ -347,6 +347,17 @@ FIXTURE_FILES = sorted(
 )
 
 
+def _check_hcl_pointers(path: Path, rows: list[Any]) -> None:
+    """HCL pointers address blocks and attributes as the HCL reader indexes them."""
+    from pipewarden.parse._terraform_hcl import _load
+
+    _data, positions = _load(path.read_text(encoding="utf-8"), str(path))
+    for row in rows:
+        assert row["pointer"] in positions, (
+            f"{path.name}: no block or attribute at {row['pointer']}"
+        )
+
+
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_golden_pointers_resolve_in_fixture(path: Path) -> None:
     golden = _golden(path)
@@ -357,6 +368,9 @@ def test_golden_pointers_resolve_in_fixture(path: Path) -> None:
     assert rows, f"{golden.name} holds no results"
     rule = rule_by_key(path.parent.name)
     assert rule is not None, f"{path.parent.name} names no rule"
+    if path.suffix == ".tf":
+        _check_hcl_pointers(path, rows)
+        return
     doc = load_document(path)
     for row in rows:
         assert row["rule_id"] == rule.id, f"{golden.name}: row of another rule: {row}"

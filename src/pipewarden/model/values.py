@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import re
+from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
 __all__ = ["JsonValue", "Unresolved", "Value", "is_known", "mask", "split_arn", "text"]

@@ -75,6 +75,10 @@ class HclPositions:
     def __init__(self, index: dict[str, tuple[int, int]]) -> None:
         self._index = index
 
+    def __contains__(self, pointer: object) -> bool:
+        """Whether ``pointer`` names a block or attribute written in the file itself."""
+        return pointer in self._index
+
     def locate(self, pointer: str) -> tuple[int, int] | None:
         """Position of ``pointer`` or of its nearest ancestor that has one."""
         probe = pointer
