@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import logging
 import os
 import sys
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import NoReturn, TextIO
+from typing import Final, NoReturn, TextIO
 
 from pipewarden import __version__
-from pipewarden.cli import rules as rules_cmd
-from pipewarden.cli import scan as scan_cmd
 from pipewarden.cli._io import Context, say
 from pipewarden.errors import Error
 from pipewarden.rules._api import Rule
 
 __all__ = ["build_parser", "main"]
+
+# One module per command under pipewarden.cli, each with ``add_parser(subparsers)``
+# registering its parser and setting ``command`` to its handler. Order = help order.
+COMMAND_MODULES: Final = ("scan", "rules")
 
 _LOGGER = "pipewarden"
 _DEBUG_ENV = "PIPEWARDEN_DEBUG"
@@ -51,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pipewarden {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="debug logging")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
-    scan_cmd.add_parser(sub)
-    rules_cmd.add_parser(sub)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"pipewarden.cli.{name}").add_parser(sub)
     return parser
 
 
@@ -108,7 +111,8 @@ def main(
             return exc.code if isinstance(exc.code, int) else 0
         command = getattr(args, "command", None)
         if command is None:
-            raise UsageError("a command is required: scan or rules (see `pipewarden --help`)")
+            names = ", ".join(COMMAND_MODULES)
+            raise UsageError(f"a command is required: one of {names} (see `pipewarden --help`)")
         with _logging(getattr(args, "verbose", 0), stderr):
             code: int = command(args, ctx)
         return code
