@@ -7,11 +7,13 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from pipewarden._printable import printable
 from pipewarden.errors import ConfigError
-from pipewarden.report import printable
-from pipewarden.rules._api import Rule
+
+if TYPE_CHECKING:
+    from pipewarden.rules._api import Rule
 
 __all__ = ["Context", "emit", "resolve_rule", "rule_lookup", "say"]
 
@@ -20,12 +22,26 @@ __all__ = ["Context", "emit", "resolve_rule", "rule_lookup", "say"]
 class Context:
     """The environment a command runs in, injected so tests need no patching."""
 
-    rules: Sequence[Rule]
-    known_rules: Sequence[Rule]  # every rule configuration may name
     stdout: TextIO
     stderr: TextIO
     environ: Mapping[str, str]
     today: dt.date | None = None
+    rules_override: Sequence[Rule] | None = None
+
+    @property
+    def rules(self) -> Sequence[Rule]:
+        """The rules to run (the registry unless replaced). Imported on first use, so
+        commands that run no rule (the in-pipeline verifiers) start quickly."""
+        if self.rules_override is not None:
+            return self.rules_override
+        return self.known_rules
+
+    @property
+    def known_rules(self) -> Sequence[Rule]:
+        """Every rule the configuration may name: the registry."""
+        from pipewarden.rules import RULES
+
+        return RULES
 
 
 def emit(stream: TextIO, text: str) -> None:

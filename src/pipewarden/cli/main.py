@@ -17,12 +17,14 @@ import sys
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Final, NoReturn, TextIO
+from typing import TYPE_CHECKING, Final, NoReturn, TextIO
 
 from pipewarden import __version__
 from pipewarden.cli._io import Context, say
 from pipewarden.errors import Error
-from pipewarden.rules._api import Rule
+
+if TYPE_CHECKING:
+    from pipewarden.rules._api import Rule
 
 __all__ = ["build_parser", "main"]
 
@@ -94,15 +96,12 @@ def main(
     debug = env.get(_DEBUG_ENV) == "1"
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
-        from pipewarden.rules import RULES
-
         ctx = Context(
-            rules=tuple(RULES if rules is None else rules),
-            known_rules=RULES,
             stdout=stdout,
             stderr=stderr,
             environ=env,
             today=today,
+            rules_override=None if rules is None else tuple(rules),
         )
         parser = build_parser()
         try:

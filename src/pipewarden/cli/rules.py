@@ -6,11 +6,12 @@ import argparse
 import importlib
 import json
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipewarden.cli._io import Context, emit, resolve_rule
-from pipewarden.report import docs_url, rule_text
-from pipewarden.rules._api import Rule
+
+if TYPE_CHECKING:
+    from pipewarden.rules._api import Rule
 
 __all__ = ["add_parser", "examples", "run"]
 
@@ -55,6 +56,8 @@ def examples(slug: str) -> tuple[str, str] | None:
 
 
 def _summary(rule: Rule) -> dict[str, Any]:
+    from pipewarden.report._common import docs_url
+
     meta = rule.meta
     return {
         "id": meta.id,
@@ -69,6 +72,8 @@ def _summary(rule: Rule) -> dict[str, Any]:
 
 
 def _details(rule: Rule) -> dict[str, Any]:
+    from pipewarden.report._common import rule_text
+
     text = rule_text(rule)
     example = examples(rule.meta.slug)
     return {
@@ -101,6 +106,8 @@ def _block(title: str, body: str) -> list[str]:
 
 
 def _explain_text(rule: Rule) -> str:
+    from pipewarden.report._common import docs_url, rule_text
+
     meta = rule.meta
     text = rule_text(rule)
     out = [f"{meta.id} {meta.slug}: {meta.title}", ""]

@@ -17,15 +17,16 @@ import argparse
 import dataclasses
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipewarden.cli._io import Context, emit, resolve_rule, say
 from pipewarden.config import Config, load_config
-from pipewarden.engine import ScanResult, selected_rules
 from pipewarden.errors import Error
 from pipewarden.model import Severity, Status
 from pipewarden.report import DEFAULT_FORMAT, FORMATS, render
-from pipewarden.runner import default_jobs, scan_paths
+
+if TYPE_CHECKING:
+    from pipewarden.engine import ScanResult
 
 __all__ = ["FAIL_ON_CHOICES", "add_parser", "run"]
 
@@ -139,6 +140,9 @@ def _counts(scan: ScanResult) -> str:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Run a scan; returns the exit code."""
+    from pipewarden.engine import selected_rules
+    from pipewarden.runner import default_jobs, scan_paths
+
     only = [resolve_rule(k, ctx.rules).meta.id for k in _rule_keys(args.only)]
     skip = [resolve_rule(k, ctx.rules).meta.id for k in _rule_keys(args.skip)]
     config = _config(ctx, args.config)

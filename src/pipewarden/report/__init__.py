@@ -9,17 +9,29 @@ form the rules put in evidence, and pipeline declarations are never dumped.
 
 from __future__ import annotations
 
-from typing import Final
+import importlib
+from typing import TYPE_CHECKING, Any, Final
 
-from pipewarden.engine import ScanResult
+from pipewarden._printable import printable
 from pipewarden.errors import ConfigError
-from pipewarden.report import html, json_report, markdown, sarif, table
-from pipewarden.report._common import docs_url, printable, rule_text
+
+if TYPE_CHECKING:
+    from pipewarden.engine import ScanResult
+    from pipewarden.report._common import docs_url, rule_text
 
 __all__ = ["DEFAULT_FORMAT", "FORMATS", "docs_url", "printable", "render", "rule_text"]
 
 FORMATS: Final = ("table", "json", "sarif", "markdown", "html")
 DEFAULT_FORMAT: Final = "table"
+_MODULES: Final = {"json": "json_report", "sarif": "sarif", "markdown": "markdown", "html": "html"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("docs_url", "rule_text"):
+        from pipewarden.report import _common
+
+        return getattr(_common, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def render(result: ScanResult, fmt: str, *, color: bool = False) -> str:
@@ -28,14 +40,13 @@ def render(result: ScanResult, fmt: str, *, color: bool = False) -> str:
     ``color`` adds ANSI colour to the table format (for a terminal); the other
     formats ignore it.
     """
+    # Renderers are imported on use: commands that never render stay quick to start.
     if fmt == "table":
+        from pipewarden.report import table
+
         return table.render(result, color=color)
-    if fmt == "json":
-        return json_report.render(result)
-    if fmt == "sarif":
-        return sarif.render(result)
-    if fmt == "markdown":
-        return markdown.render(result)
-    if fmt == "html":
-        return html.render(result)
+    if fmt in _MODULES:
+        module = importlib.import_module(f"pipewarden.report.{_MODULES[fmt]}")
+        text: str = module.render(result)
+        return text
     raise ConfigError(f"unknown report format `{fmt}` (choose from {', '.join(FORMATS)})")

@@ -10,13 +10,13 @@ visible escapes. Each format then applies its own escaping on top.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from pipewarden._printable import printable
 from pipewarden.engine import ScanResult
 from pipewarden.model import Location, Pipeline, Result, Severity, Status
 from pipewarden.rules._api import Rule
@@ -55,31 +55,12 @@ FAMILY_TITLES: Final[dict[str, str]] = {
 # Status order within a pipeline: what needs attention first.
 _STATUS_RANK: Final = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.PASS: 2}
 
+
 # C0 and C1 controls and DEL; the bidirectional embedding, override and isolate
 # characters (U+202A..U+202E, U+2066..U+2069) and marks (U+200E, U+200F, U+061C)
 # that can reorder or hide text; the line and paragraph separators (U+2028,
 # U+2029); and lone surrogates (an undecodable file name), which no output
 # encoding accepts.
-_UNSAFE: Final = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-_NAMED: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    ch = match.group(0)
-    named = _NAMED.get(ch)
-    if named is not None:
-        return named
-    code = ord(ch)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-
-def printable(text: object) -> str:
-    """``text`` as one visible line: control and bidi characters shown as escapes."""
-    return _UNSAFE.sub(_escape_char, str(text))
-
-
 def severity_order(severity: Severity) -> int:
     """Sort key putting the most severe first."""
     return -severity.rank
