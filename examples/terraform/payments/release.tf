@@ -290,15 +290,10 @@ resource "aws_codebuild_project" "verify" {
     }
   }
 
+  # The commands are in the pipeline action's BuildspecOverride: they change only
+  # with the reviewed, drift-watched pipeline declaration.
   source {
-    type      = "CODEPIPELINE"
-    buildspec = <<-YAML
-      version: 0.2
-      phases:
-        build:
-          commands:
-            - pipewarden verify-commit --allowed-signers .github/allowed_signers HEAD
-    YAML
+    type = "CODEPIPELINE"
   }
 }
 
@@ -322,15 +317,10 @@ resource "aws_codebuild_project" "verify_handoff" {
     }
   }
 
+  # The commands are in the pipeline action's BuildspecOverride: they change only
+  # with the reviewed, drift-watched pipeline declaration.
   source {
-    type      = "CODEPIPELINE"
-    buildspec = <<-YAML
-      version: 0.2
-      phases:
-        build:
-          commands:
-            - pipewarden verify-handoff --attestation attestation.intoto.jsonl --artifact package.zip
-    YAML
+    type = "CODEPIPELINE"
   }
 }
 
@@ -430,7 +420,15 @@ resource "aws_codepipeline" "release" {
       role_arn        = aws_iam_role.build_action.arn
 
       configuration = {
-        ProjectName = aws_codebuild_project.verify.name
+        ProjectName       = aws_codebuild_project.verify.name
+        BuildspecOverride = <<-YAML
+          version: 0.2
+          phases:
+            build:
+              commands:
+                - aws ssm get-parameter --name /payments/allowed-signers --query Parameter.Value --output text > /tmp/allowed_signers
+                - pipewarden verify-commit --repo . --commit "$CODEBUILD_RESOLVED_SOURCE_VERSION" --allowed-signers /tmp/allowed_signers
+        YAML
       }
     }
 
@@ -506,7 +504,14 @@ resource "aws_codepipeline" "release" {
       role_arn        = aws_iam_role.handoff_action.arn
 
       configuration = {
-        ProjectName = aws_codebuild_project.verify_handoff.name
+        ProjectName       = aws_codebuild_project.verify_handoff.name
+        BuildspecOverride = <<-YAML
+          version: 0.2
+          phases:
+            build:
+              commands:
+                - pipewarden verify-handoff package.zip --attestation attestation.intoto.jsonl --kms-key-id alias/payments-release-signing --expect-pipeline "arn:aws:codepipeline:${var.region}:${var.tooling_account_id}:payments-release" --max-age 24h
+        YAML
       }
     }
 

@@ -36,7 +36,7 @@ from pipewarden.model.resources import (
     WebhookFilterGroup,
 )
 from pipewarden.model.result import Finding, Location, Result, Severity, Status, fingerprint
-from pipewarden.model.values import JsonValue, Unresolved, Value, is_known, mask, text
+from pipewarden.model.values import JsonValue, Unresolved, Value, is_known, mask, split_arn, text
 
 __all__ = [
     "Action",
@@ -85,5 +85,6 @@ __all__ = [
     "fingerprint",
     "is_known",
     "mask",
+    "split_arn",
     "text",
 ]

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from pipewarden.model import Action, Stage, Unresolved, Value
+import re
+from typing import Final
+
+from pipewarden.model import Action, Stage, Unresolved, Value, split_arn
 from pipewarden.rules._api import ActionRef, RuleContext, at_action
 
 __all__ = [
+    "VERSION_PLACEHOLDER",
     "Where",
     "is_manual_approval",
     "lambda_qualifier",
     "located",
     "maybe_production",
     "result_of",
+    "split_function",
     "uncertain_production",
     "unpinned_reason",
 ]
@@ -74,23 +79,39 @@ def result_of(value: Value | None) -> str | Unresolved | None:
     return value.strip().upper()
 
 
+# A CloudFormation ``!Ref`` to an ``AWS::Lambda::Version`` resolves to ``${Logical.Version}``.
+VERSION_PLACEHOLDER: Final = re.compile(r"^\$\{[^}]+\.Version\}$")
+
+
+def split_function(name: str) -> tuple[str, str | None]:
+    """(function name, qualifier) of a name, partial ARN or ARN.
+
+    ``${...}`` placeholders (which may hold colons, ``${AWS::Region}``) are kept whole.
+    """
+    parts = split_arn(name)
+    if parts[0] == "arn":
+        # arn:aws:lambda:region:account:function:name[:qualifier]
+        return (parts[6] if len(parts) > 6 else name), (parts[7] if len(parts) > 7 else None)
+    if len(parts) >= 3 and parts[1] == "function":
+        # account:function:name[:qualifier]
+        return parts[2], (parts[3] if len(parts) > 3 else None)
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return name, None
+
+
 def lambda_qualifier(function: str) -> str | None:
     """The qualifier of a Lambda function reference (name, partial or full ARN), or None."""
-    parts = function.split(":")
-    if function.startswith("arn:"):
-        return parts[7] or None if len(parts) > 7 else None
-    if len(parts) >= 3 and parts[1] == "function":  # 123456789012:function:name[:qualifier]
-        return parts[3] or None if len(parts) > 3 else None
-    return parts[1] or None if len(parts) > 1 else None
+    return split_function(function)[1] or None
 
 
 def unpinned_reason(function: str) -> str | None:
     """Why a Lambda reference is not pinned to a published version, or None when it is."""
-    qualifier = lambda_qualifier(function)
-    if qualifier is None:
+    _, qualifier = split_function(function)
+    if not qualifier:
         return "has no version qualifier"
     if qualifier == "$LATEST":
         return "uses `$LATEST`"
-    if not qualifier.isdigit():
+    if not (qualifier.isdigit() or VERSION_PLACEHOLDER.match(qualifier)):
         return f"uses the alias `{qualifier}` (an alias can be repointed)"
     return None

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final, Protocol
 
-from pipewarden.model import mask
+from pipewarden.model import mask, split_arn
 
 __all__ = [
     "SecretHit",
@@ -598,16 +598,7 @@ _PLACEHOLDER: Final = re.compile(r"\$\{[^}]*\}")
 def split_colons(value: str) -> list[str]:
     """Split an ARN-like string on ``:``, keeping ``${...}`` placeholders
     (``${AWS::Region}`` in a template) whole."""
-    held: list[str] = []
-
-    def hold(match: re.Match[str]) -> str:
-        held.append(match.group(0))
-        return f"\x00{len(held) - 1}\x00"
-
-    def restore(part: str) -> str:
-        return re.sub(r"\x00(\d+)\x00", lambda m: held[int(m.group(1))], part)
-
-    return [restore(part) for part in _PLACEHOLDER.sub(hold, value).split(":")]
+    return split_arn(value)
 
 
 def secrets_manager_references(value: str) -> list[str]:

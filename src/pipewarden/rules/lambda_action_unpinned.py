@@ -26,7 +26,8 @@ from typing import Final
 from pipewarden.model import Finding, Loc, Severity, Unresolved, Value
 from pipewarden.rules._api import CicdSec, Rule, RuleContext, RuleMeta, fail, unknown
 from pipewarden.rules._build import Who, condition_rules, who_of
-from pipewarden.rules._secrets import split_colons
+from pipewarden.rules._gates import VERSION_PLACEHOLDER as _VERSION_PLACEHOLDER
+from pipewarden.rules._gates import split_function
 
 META = RuleMeta(
     id="PW502",
@@ -46,24 +47,6 @@ _VARIABLE: Final = re.compile(r"#\{[^}]*\}")
 
 _PLACEHOLDER: Final = re.compile(r"\$\{[^}]*\}")
 # How a CloudFormation template names the number of an AWS::Lambda::Version.
-_VERSION_PLACEHOLDER: Final = re.compile(r"^\$\{[^}]+\.Version\}$")
-
-
-def split_function(name: str) -> tuple[str, str | None]:
-    """(function name, qualifier) of a name, partial ARN or ARN.
-
-    ``${...}`` placeholders (which may hold colons, ``${AWS::Region}``) are kept whole.
-    """
-    parts = split_colons(name)
-    if parts[0] == "arn":
-        # arn:aws:lambda:region:account:function:name[:qualifier]
-        return (parts[6] if len(parts) > 6 else name), (parts[7] if len(parts) > 7 else None)
-    if len(parts) >= 3 and parts[1] == "function":
-        # account:function:name[:qualifier]
-        return parts[2], (parts[3] if len(parts) > 3 else None)
-    if len(parts) == 2:
-        return parts[0], parts[1]
-    return name, None
 
 
 def problem(value: str) -> str | None:

@@ -724,6 +724,17 @@ def test_pw404_unresolved_result_is_unknown() -> None:
         (f"arn:aws:lambda:us-east-1:{ACCT}:function:gate:prod", "prod", "uses the alias `prod`"),
         (f"{ACCT}:function:gate:3", "3", None),
         (f"{ACCT}:function:gate", None, "has no version qualifier"),
+        # Template ARNs: placeholders hold colons; a !Ref to an AWS::Lambda::Version is pinned.
+        (
+            "arn:aws:lambda:${AWS::Region}:${AWS::AccountId}:function:gate:${GateVersion.Version}",
+            "${GateVersion.Version}",
+            None,
+        ),
+        (
+            "arn:aws:lambda:${AWS::Region}:${AWS::AccountId}:function:gate",
+            None,
+            "has no version qualifier",
+        ),
     ],
 )
 def test_lambda_qualifiers(function: str, qualifier: str | None, reason: str | None) -> None:
