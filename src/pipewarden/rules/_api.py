@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cached_property
-from typing import Final, TypedDict
+from typing import Any, Final, TypedDict
 
 from pipewarden.config import Config
 from pipewarden.model import (
@@ -203,6 +203,8 @@ class RuleContext:
         self.pipeline = pipeline
         self.inventory = inventory
         self.config = config
+        # Answers several rules share, computed once per pipeline (see rules._build).
+        self.memo: dict[str, Any] = {}
 
     # -- iteration ---------------------------------------------------------
 

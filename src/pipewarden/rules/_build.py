@@ -8,10 +8,10 @@ the scripts (inline buildspecs and ``commands``) a pipeline runs.
 
 from __future__ import annotations
 
-import weakref
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 
 from pipewarden.model import (
     Action,
@@ -137,12 +137,9 @@ class ProjectUse:
 
 
 _T = TypeVar("_T")
-_MEMO: weakref.WeakKeyDictionary[RuleContext, dict[str, Any]] = weakref.WeakKeyDictionary()
-
-
 def _memo(ctx: RuleContext, key: str, compute: Callable[[RuleContext], _T]) -> _T:
     """``compute(ctx)`` once per pipeline context (several rules ask the same question)."""
-    store = _MEMO.setdefault(ctx, {})
+    store = ctx.memo
     if key not in store:
         store[key] = compute(ctx)
     result: _T = store[key]
@@ -334,9 +331,12 @@ class RepoUse:
     loc: Loc
     action: Action
     image_tag: str | None = None  # the tag an ECR source action follows
+    via: str | None = None  # how a build names it, when not an action's configuration
 
     @property
     def how(self) -> str:
+        if self.via is not None:
+            return f"{self.via} (used by action `{self.action.name}` in stage `{self.action.stage_name}`) names"
         verb = {"ECR": "follows", "ECRBuildAndPublish": "pushes to", "InspectorScan": "scans"}
         return f"{self.action.provider} action `{self.action.name}` in stage `{self.action.stage_name}` {verb.get(self.action.provider, 'uses')}"
 
@@ -349,11 +349,20 @@ ECR_ACTIONS: Final = (
 )
 
 
-def ecr_repositories(ctx: RuleContext) -> list[RepoUse]:
-    """ECR repositories named by ECR source, ECRBuildAndPublish and InspectorScan actions.
+# ``<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]``
+_ECR_URI: Final = re.compile(
+    r"(?:\d{12}|\$\{AWS::AccountId\})\.dkr\.ecr\.[^/\s]+\.amazonaws\.com(?:\.cn)?/"
+    r"(?P<repo>[A-Za-z0-9][A-Za-z0-9._/-]*)"
+)
 
-    Images a deploy action takes from an artifact (ECS ``imagedefinitions.json``)
-    are not visible in the declaration.
+
+def ecr_repositories(ctx: RuleContext) -> list[RepoUse]:
+    """ECR repositories the pipeline reads from or pushes to.
+
+    Named by ECR source, ECRBuildAndPublish and InspectorScan actions, or by an
+    ECR image URI in the environment of a CodeBuild project the pipeline runs
+    (the usual way a build is told where to push). Images a deploy action takes
+    from an artifact (ECS ``imagedefinitions.json``) are not visible.
     """
     out: list[RepoUse] = []
     for action in ctx.actions():
@@ -374,6 +383,30 @@ def ecr_repositories(ctx: RuleContext) -> list[RepoUse]:
                     action.loc / "configuration" / key,
                     action,
                     tag if isinstance(tag, str) else None,
+                )
+            )
+    uses, _gaps = used_projects(ctx)
+    for use in uses:
+        seen: set[str] = set()
+        for var in use.project.environment_variables:
+            if not isinstance(var.value, str) or var.type != "PLAINTEXT":
+                continue
+            match = _ECR_URI.search(var.value)
+            if match is None or match.group("repo") in seen:
+                continue
+            seen.add(match.group("repo"))
+            loc = (
+                var.loc
+                if var.loc is not None and var.loc.subject in ctx.inventory.positions
+                else use.ref_loc
+            )
+            out.append(
+                RepoUse(
+                    match.group("repo"),
+                    loc,
+                    use.action,
+                    None,
+                    via=f"CodeBuild project `{use.project.name}` variable `{var.name}`",
                 )
             )
     return out
