@@ -137,6 +137,8 @@ class ProjectUse:
 
 
 _T = TypeVar("_T")
+
+
 def _memo(ctx: RuleContext, key: str, compute: Callable[[RuleContext], _T]) -> _T:
     """``compute(ctx)`` once per pipeline context (several rules ask the same question)."""
     store = ctx.memo
