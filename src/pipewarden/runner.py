@@ -15,11 +15,12 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from pipewarden.config import Config
 from pipewarden.engine import RuleCrash, ScanResult, scan
 from pipewarden.errors import InputError
-from pipewarden.model import Pipeline, Result
+from pipewarden.model import Location, Pipeline, Result, Severity, Status
 from pipewarden.parse import LoadResult, Unit, load_units, plan_units
 from pipewarden.rules._api import Rule
 
@@ -46,9 +47,52 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+# A result as plain values: pickling tuples of strings is several times cheaper
+# than pickling dataclasses, and a scan returns one result per rule per pipeline.
+_Packed = tuple[Any, ...]
+
+
+def _pack(r: Result) -> _Packed:
+    loc = r.location
+    return (
+        r.rule_id, r.slug, r.title, r.severity.value, r.status.value, r.pipeline,
+        loc.subject, loc.pointer, loc.file, loc.line, loc.column, r.message,
+        r.pipeline_arn, r.account, r.region, r.stage, r.action,
+        tuple(r.evidence.items()) if r.evidence else (), r.suppressed, r.pipeline_ref,
+    )  # fmt: skip
+
+
+def _unpack(t: _Packed) -> Result:
+    return Result(
+        rule_id=t[0],
+        slug=t[1],
+        title=t[2],
+        severity=Severity(t[3]),
+        status=Status(t[4]),
+        pipeline=t[5],
+        location=Location(t[6], t[7], t[8], t[9], t[10]),
+        message=t[11],
+        pipeline_arn=t[12],
+        account=t[13],
+        region=t[14],
+        stage=t[15],
+        action=t[16],
+        evidence=dict(t[17]),
+        suppressed=t[18],
+        pipeline_ref=t[19],
+    )
+
+
+def _skeleton(p: Pipeline) -> Pipeline:
+    """What reports read of a pipeline (names, ARN, file, location), without its body."""
+    return replace(
+        p, stages=(), declaration=None, triggers=(), artifact_stores=(), tags={}, suppressions=()
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _ChunkOut:
-    results: tuple[Result, ...]
+    results: tuple[_Packed, ...]
     pipelines: tuple[Pipeline, ...]
     crashes: tuple[RuleCrash, ...]
     notes: tuple[str, ...]
@@ -63,9 +107,9 @@ def _run_chunk(
     loaded = load_units(units)
     result = scan(loaded.inventories, rules=rules, config=config, today=today)
     return _ChunkOut(
-        results=result.results,
-        # The verbatim declaration stays in the worker: reports do not need it.
-        pipelines=tuple(replace(p, declaration=None) for p in result.pipelines),
+        results=tuple(_pack(r) for r in result.results),
+        # The declaration stays in the worker: reports need only the pipeline's identity.
+        pipelines=tuple(_skeleton(p) for p in result.pipelines),
         crashes=result.crashes,
         notes=(*loaded.notes, *result.notes),
         gaps=result.gaps,
@@ -117,7 +161,7 @@ def scan_paths(
         )
     files = tuple(f for o in outs for f in o.files)
     merged = ScanResult(
-        results=tuple(r for o in outs for r in o.results),
+        results=tuple(_unpack(r) for o in outs for r in o.results),
         rules=tuple(rules),
         pipelines=tuple(p for o in outs for p in o.pipelines),
         crashes=tuple(c for o in outs for c in o.crashes),
