@@ -487,7 +487,18 @@ def describe_uses(uses: Sequence[RoleUse]) -> str:
 
 
 def grouped_role_uses(ctx: RuleContext) -> tuple[dict[str, list[RoleUse]], list[UseGap]]:
-    """Role uses grouped by role (ARN or unresolved expression), plus naming gaps."""
+    """Role uses grouped by role (ARN or unresolved expression), plus naming gaps.
+
+    Computed once per pipeline: several rules ask (callers must not mutate it).
+    """
+    cached = ctx.memo.get("grouped_role_uses")
+    if cached is None:
+        cached = ctx.memo["grouped_role_uses"] = _grouped_role_uses(ctx)
+    groups, gaps = cached
+    return groups, gaps
+
+
+def _grouped_role_uses(ctx: RuleContext) -> tuple[dict[str, list[RoleUse]], list[UseGap]]:
     groups: dict[str, list[RoleUse]] = {}
     gaps: list[UseGap] = []
     for use in role_uses(ctx):
