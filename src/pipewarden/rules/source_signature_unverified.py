@@ -21,9 +21,10 @@ verifiers in configuration (`[verifiers] actions = [...]`).
 
 ## Remediation
 Add a verification action that consumes the source artifact before every
-build, test or deploy action, for example a CodeBuild action with
-`BuildspecOverride` (or a project with an inline `BuildSpec`) running
-`git verify-commit HEAD` against an allowed-signers file, with the source
+build, test or deploy action, for example a CodeBuild action whose
+`BuildspecOverride` runs `pipewarden verify-commit` (or `git verify-commit`)
+against an allowed-signers file kept outside the repository (an inline
+`BuildSpec` in the project also counts, but PW701 reports it), with the source
 action's `OutputArtifactFormat: CODEBUILD_CLONE_REF` so that git metadata is
 available. Put it in its own stage before the build, or in the build stage
 with a lower `RunOrder`.
