@@ -215,8 +215,8 @@ class Pipeline:
     arn: str | None = None
     account: str | None = None
     region: str | None = None
-    pipeline_type: str | None = None  # None: not stated (AWS treats as V1)
-    execution_mode: str | None = None
+    pipeline_type: Value | None = None  # None: not stated (AWS treats as V1)
+    execution_mode: Value | None = None
     artifact_stores: tuple[ArtifactStore, ...] = ()
     triggers: tuple[Trigger, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)

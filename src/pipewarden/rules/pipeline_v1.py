@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pipewarden.model import Finding, Severity
-from pipewarden.rules._api import CicdSec, Rule, RuleContext, RuleMeta, fail
+from pipewarden.model import Finding, Severity, Unresolved
+from pipewarden.rules._api import CicdSec, Rule, RuleContext, RuleMeta, fail, unknown
 
 META = RuleMeta(
     id="PW401",
@@ -37,6 +37,11 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         return
     if pipeline.pipeline_type is None:
         yield fail(pipeline.loc, "pipeline type is not stated, so it is V1")
+    elif isinstance(pipeline.pipeline_type, Unresolved):
+        yield unknown(
+            pipeline.loc / "pipelineType",
+            f"pipeline type is unresolved: {pipeline.pipeline_type.reason}",
+        )
     else:
         yield fail(
             pipeline.loc / "pipelineType",

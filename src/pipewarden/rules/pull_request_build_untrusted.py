@@ -152,7 +152,7 @@ def _check_trigger(ctx: RuleContext, trigger: Trigger) -> Iterator[Finding]:
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
-    if ctx.pipeline.pipeline_type != "V2":
+    if ctx.pipeline.pipeline_type == "V1":
         return
     for trigger in ctx.pipeline.triggers:
         if trigger.pull_request:

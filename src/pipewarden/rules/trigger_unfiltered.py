@@ -70,7 +70,7 @@ def _default_branch(ctx: RuleContext, source_action: str) -> Value | None:
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
     pipeline = ctx.pipeline
-    if pipeline.pipeline_type != "V2" or not pipeline.triggers:
+    if pipeline.pipeline_type == "V1" or not pipeline.triggers:
         return
     prods = [a for a in ctx.actions() if ctx.is_production_deploy(a)]
     open_reason = None

@@ -779,8 +779,11 @@ def test_pw406_only_v2_pipelines_with_triggers() -> None:
             },
         }
     ]
-    v1 = pipeline(source_stage(), prod_stage(), triggers=unfiltered)
+    v1 = pipeline(source_stage(), prod_stage(), triggers=unfiltered, pipelineType="V1")
     assert run(trigger_unfiltered.RULE, v1) == []
+    # Triggers are a V2 parameter: with no stated type they make the pipeline V2.
+    untyped = pipeline(source_stage(), prod_stage(), triggers=unfiltered)
+    assert [f.status for f in run(trigger_unfiltered.RULE, untyped)] == [Status.FAIL]
     v2 = pipeline(source_stage(), prod_stage(), triggers=unfiltered, pipelineType="V2")
     (finding,) = run(trigger_unfiltered.RULE, v2)
     assert finding.status is Status.FAIL
