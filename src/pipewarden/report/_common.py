@@ -10,6 +10,7 @@ visible escapes. Each format then applies its own escaping on top.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -24,10 +25,12 @@ from pipewarden.rules._api import Rule
 __all__ = [
     "DOCS_BASE",
     "FAMILY_TITLES",
+    "INDENT_LIMIT",
     "PipelineGroup",
     "RuleText",
     "Summary",
     "docs_url",
+    "dump_json",
     "families",
     "family_of",
     "location_text",
@@ -280,3 +283,16 @@ def families(rule_ids: Iterable[str]) -> list[str]:
     """The rule families to show: PW1xx..PW8xx plus any other family present."""
     present = {family_of(r) for r in rule_ids}
     return sorted(set(FAMILY_TITLES) | present)
+
+
+# Above this many results a JSON report is written without indentation:
+# json's C encoder only runs for compact output, and a report of a whole
+# organisation is read by programs, not people.
+INDENT_LIMIT: Final = 20_000
+
+
+def dump_json(document: object, results: int) -> str:
+    """JSON text of a report document: indented, or compact for large reports."""
+    if results <= INDENT_LIMIT:
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"

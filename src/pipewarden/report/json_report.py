@@ -8,13 +8,12 @@ written. Compatible additions raise the minor version; anything else, the major.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 from pipewarden import __version__
 from pipewarden.engine import ScanResult
 from pipewarden.model import Result
-from pipewarden.report._common import docs_url, result_sort_key, summarize
+from pipewarden.report._common import docs_url, dump_json, result_sort_key, summarize
 
 __all__ = ["SCHEMA_VERSION", "render", "report_document"]
 
@@ -105,4 +104,4 @@ def report_document(scan: ScanResult) -> dict[str, Any]:
 
 def render(scan: ScanResult) -> str:
     """The report as indented JSON text (UTF-8, newline-terminated)."""
-    return json.dumps(report_document(scan), indent=2, ensure_ascii=False) + "\n"
+    return dump_json(report_document(scan), len(scan.results))

@@ -22,7 +22,6 @@ Decisions:
 
 from __future__ import annotations
 
-import json
 from pathlib import PurePosixPath
 from typing import Any, Final
 from urllib.parse import quote
@@ -30,7 +29,7 @@ from urllib.parse import quote
 from pipewarden import __version__
 from pipewarden.engine import ScanResult
 from pipewarden.model import Result, Severity, Status
-from pipewarden.report._common import docs_url, result_sort_key, rule_text
+from pipewarden.report._common import docs_url, dump_json, result_sort_key, rule_text
 
 __all__ = ["SECURITY_SEVERITY", "render", "sarif_document"]
 
@@ -192,4 +191,4 @@ def sarif_document(scan: ScanResult) -> dict[str, Any]:
 
 def render(scan: ScanResult) -> str:
     """The SARIF log as indented JSON text."""
-    return json.dumps(sarif_document(scan), indent=2, ensure_ascii=False) + "\n"
+    return dump_json(sarif_document(scan), len(scan.results))
