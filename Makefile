@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck docs docs-check bench clean
+.PHONY: demo test lint typecheck docs docs-check bench bench-live clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +15,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(VENV)/bin/pipewarden scan examples/ --fail-on none
+	$(VENV)/bin/pipewarden demo
 
 test: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests scripts benchmarks
 	$(VENV)/bin/ruff check src tests scripts benchmarks
 	$(VENV)/bin/mypy
 	$(PY) scripts/gen_docs.py --check
+	$(PY) scripts/gen_permissions.py --check
 	$(PY) -m pytest -q
 
 docs: $(STAMP)
@@ -28,6 +30,9 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_scan.py
+
+bench-live: $(STAMP)
+	$(PY) benchmarks/bench_live.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

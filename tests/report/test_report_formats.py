@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -26,16 +27,28 @@ def test_unknown_format_is_a_config_error(sample_scan: ScanResult) -> None:
         render(sample_scan, "xml")
 
 
+# What a format needs beyond the scan: ASFF an account and region (the sample's pipelines
+# have no ARN) and a clock.
+_OPTIONS: dict[str, dict[str, object]] = {
+    "asff": {
+        "account": "111122223333",
+        "region": "us-east-1",
+        "clock": lambda: dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC),
+    }
+}
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_rendering_is_deterministic(sample_scan: ScanResult, fmt: str) -> None:
-    assert render(sample_scan, fmt) == render(sample_scan, fmt)
+    options = _OPTIONS.get(fmt, {})
+    assert render(sample_scan, fmt, **options) == render(sample_scan, fmt, **options)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_no_format_dumps_the_declaration_or_a_secret(
     sample_scan: ScanResult, secret: str, fmt: str
 ) -> None:
-    out = render(sample_scan, fmt, color=True)
+    out = render(sample_scan, fmt, color=True, **_OPTIONS.get(fmt, {}))
     assert secret not in out
     if fmt != "markdown":  # markdown shows failures without evidence
         assert mask(secret) in out

@@ -30,7 +30,18 @@ __all__ = ["build_parser", "main"]
 
 # One module per command under pipewarden.cli, each with ``add_parser(subparsers)``
 # registering its parser and setting ``command`` to its handler. Order = help order.
-COMMAND_MODULES: Final = ("scan", "rules")
+COMMAND_MODULES: Final = (
+    "scan",
+    "rules",
+    "verify_commit",
+    "sbom",
+    "attest",
+    "verify_handoff",
+    "gate",
+    "collect",
+    "policy",
+    "demo",
+)
 
 _LOGGER = "pipewarden"
 _DEBUG_ENV = "PIPEWARDEN_DEBUG"

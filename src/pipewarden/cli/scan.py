@@ -1,4 +1,10 @@
-"""``pipewarden scan PATH...``: evaluate every rule on every pipeline and report.
+"""``pipewarden scan PATH...`` / ``pipewarden scan --aws``: evaluate every rule on every
+pipeline and report.
+
+``--aws`` collects a snapshot from AWS (the scope options of ``pipewarden
+collect``) and scans it in memory through the same parser as a snapshot file,
+so the report equals that of ``pipewarden scan`` on the snapshot written with
+``--save-snapshot``.
 
 Exit codes (the first that applies wins):
 
@@ -19,14 +25,18 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipewarden.cli import _asff
 from pipewarden.cli._io import Context, emit, resolve_rule, say
+from pipewarden.cli.collect import add_scope_arguments
 from pipewarden.config import Config, load_config
-from pipewarden.errors import Error
+from pipewarden.errors import ConfigError, Error
 from pipewarden.model import Severity, Status
 from pipewarden.report import DEFAULT_FORMAT, FORMATS, render
 
 if TYPE_CHECKING:
     from pipewarden.engine import ScanResult
+    from pipewarden.rules._api import Rule
+    from pipewarden.runner import PathScan
 
 __all__ = ["FAIL_ON_CHOICES", "add_parser", "run"]
 
@@ -59,7 +69,20 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
             "3 internal error such as a rule crash"
         ),
     )
-    parser.add_argument("paths", metavar="PATH", nargs="+", type=Path, help="file or directory")
+    parser.add_argument(
+        "paths", metavar="PATH", nargs="*", type=Path, help="file or directory (not with --aws)"
+    )
+    parser.add_argument(
+        "--aws",
+        action="store_true",
+        help="scan AWS accounts live instead of files (see the AWS scope options)",
+    )
+    parser.add_argument(
+        "--save-snapshot",
+        metavar="FILE",
+        type=Path,
+        help="with --aws: also write the collected snapshot to FILE",
+    )
     parser.add_argument(
         "-f",
         "--format",
@@ -70,6 +93,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "-o", "--output", metavar="FILE", type=Path, help="write the report to FILE (UTF-8)"
     )
+    _asff.add_arguments(parser)  # --asff-account/--asff-region, --to-security-hub
     parser.add_argument(
         "--fail-on",
         choices=FAIL_ON_CHOICES,
@@ -109,6 +133,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="debug logging"
     )
+    add_scope_arguments(parser)
     parser.set_defaults(command=run)
 
 
@@ -152,7 +177,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     threshold = None if args.fail_on == "none" else Severity(args.fail_on)
     jobs = args.jobs if args.jobs is not None else default_jobs()
 
-    scanned = scan_paths(args.paths, rules=rules, config=config, jobs=jobs, today=ctx.today)
+    _check_inputs(args)
+    if args.aws:
+        scanned = _scan_aws(args, ctx, rules=rules, config=config)
+    else:
+        scanned = scan_paths(args.paths, rules=rules, config=config, jobs=jobs, today=ctx.today)
     result = scanned.result
     for error in scanned.errors:
         say(ctx.stderr, "error", f"{error.diagnostics()} (file not scanned)")
@@ -162,7 +191,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             notes=(*result.notes, *(f"not scanned: {e.diagnostics()}" for e in scanned.errors)),
         )
     if not result.pipelines and not scanned.errors:
-        say(ctx.stderr, "warning", "no pipeline definition found in " + _paths_text(args.paths))
+        where = "the AWS accounts and regions read" if args.aws else _paths_text(args.paths)
+        say(ctx.stderr, "warning", "no pipeline definition found in " + where)
     for crash in result.crashes:
         say(
             ctx.stderr,
@@ -177,20 +207,78 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         and _isatty(ctx)
         and "NO_COLOR" not in ctx.environ
     )
-    text = render(result, args.format, color=color)
+    text = render(result, args.format, color=color, **_asff.render_options(args))
     if args.output is not None:
         _write(args.output, text)
         say(ctx.stderr, "", f"wrote {args.format} report to {args.output}: {_counts(result)}")
     else:
         emit(ctx.stdout, text)
 
+    imported = _asff.export(args, ctx, result)  # --to-security-hub: 2 when nothing got in
+
     if result.crashes:
         return 3
-    if scanned.errors:
+    if scanned.errors or imported:
         return 2
     if result.failures(threshold):
         return 1
     return 0
+
+
+_SCOPE_OPTIONS = (
+    ("profile", None),
+    ("regions", None),
+    ("accounts", None),
+    ("org", False),
+    ("role_name", "PipeWardenReadOnly"),
+    ("external_id", None),
+    ("assume_role", None),
+    ("endpoint_url", None),
+    ("emulator", False),
+    ("shard", None),
+    ("max_workers", 8),
+    ("save_snapshot", None),
+)
+
+
+def _check_inputs(args: argparse.Namespace) -> None:
+    if args.aws and args.paths:
+        raise ConfigError("give either PATH arguments or --aws, not both")
+    if not args.aws and not args.paths:
+        raise ConfigError("nothing to scan: give a PATH, or --aws for a live scan")
+    if not args.aws:
+        used = [
+            "--" + name.replace("_", "-")
+            for name, default in _SCOPE_OPTIONS
+            if getattr(args, name) != default
+        ]
+        if used:
+            raise ConfigError(f"{', '.join(used)} only apply with --aws")
+
+
+def _scan_aws(
+    args: argparse.Namespace, ctx: Context, *, rules: Sequence[Rule], config: Config
+) -> PathScan:
+    """Collect, then scan the snapshot document exactly as a snapshot file is scanned."""
+    from pipewarden.cli.collect import collect_snapshot, gap_lines, write_snapshot
+    from pipewarden.engine import scan
+    from pipewarden.parse.snapshot import parse_snapshot
+    from pipewarden.runner import PathScan
+
+    doc = collect_snapshot(args, ctx)
+    if args.save_snapshot is not None:
+        write_snapshot(args.save_snapshot, doc)
+        say(ctx.stderr, "", f"wrote snapshot {args.save_snapshot}")
+    for line in gap_lines(doc):
+        say(ctx.stderr, "warning", line)
+    inventory = parse_snapshot(doc, source=_LIVE_SOURCE)
+    result = scan([inventory], rules=rules, config=config, today=ctx.today)
+    inputs = (_LIVE_SOURCE,) if inventory.pipelines else ()
+    result = dataclasses.replace(result, inputs=inputs, notes=tuple(dict.fromkeys(result.notes)))
+    return PathScan(result, (), inputs)
+
+
+_LIVE_SOURCE = "aws"
 
 
 def _paths_text(paths: Sequence[Path]) -> str:

@@ -171,6 +171,8 @@ _GAP_KEYS: Final = frozenset(
     }
 )
 _PUSH_SCANS: Final = frozenset({"SCAN_ON_PUSH", "CONTINUOUS_SCAN"})
+# iam:GetAccountAuthorizationDetails, stored element by element under each principal and policy.
+_GAAD: Final = "GetAccountAuthorizationDetails"
 
 
 def is_snapshot(doc: Any) -> bool:
@@ -485,7 +487,7 @@ class _SnapshotParser:
                 continue
             iam_ptr = _child(ptr, "global", "iam")
             for arn, entry, e_ptr in r.keyed(iam, "policies", iam_ptr, "policy_arn"):
-                r.closed(entry, e_ptr, frozenset({"GetPolicy", "GetPolicyVersion"}))
+                r.closed(entry, e_ptr, frozenset({"GetPolicy", "GetPolicyVersion", _GAAD}))
                 default_version = None
                 policy = r.opt_obj(entry, "GetPolicy", e_ptr)
                 if policy is not None:
@@ -509,12 +511,59 @@ class _SnapshotParser:
                         and version_id != default_version
                     ):
                         doc = None  # not the version in force
+                if doc is None and _GAAD in entry:
+                    doc = self.gaad_policy(arn, entry[_GAAD], _child(e_ptr, _GAAD))
                 self.policy_docs.setdefault(arn, doc)
                 if doc is not None:
                     self.policy_docs[arn] = doc
 
+    def gaad_policy(self, arn: str, raw: Any, ptr: str) -> dict[str, Any] | None:
+        """The default-version document of a ``Policies`` element of
+        GetAccountAuthorizationDetails (None when that version is not in it)."""
+        r = self.r
+        body = r.obj(raw, ptr)
+        r.same(arn, r.req_str(body, "Arn", ptr), _child(ptr, "Arn"), "policy ARN")
+        default_version = r.opt_str(body, "DefaultVersionId", ptr)
+        for index, item in enumerate(r.opt_arr(body, "PolicyVersionList", ptr)):
+            v_ptr = _child(ptr, "PolicyVersionList", index)
+            version = r.obj(item, v_ptr)
+            is_default = r.opt_bool(version, "IsDefaultVersion", v_ptr)
+            version_id = r.opt_str(version, "VersionId", v_ptr)
+            if is_default or (default_version is not None and version_id == default_version):
+                return r.policy(r.required(version, "Document", v_ptr), _child(v_ptr, "Document"))
+        return None
+
+    def gaad_principal(self, raw: Any, ptr: str, noun: str) -> _Principal:
+        """Inline and attached policies from a GetAccountAuthorizationDetails element."""
+        r = self.r
+        body = r.obj(raw, ptr)
+        complete = True
+        inline: dict[str, dict[str, Any]] = {}
+        for index, item in enumerate(r.opt_arr(body, f"{noun}PolicyList", ptr)):
+            i_ptr = _child(ptr, f"{noun}PolicyList", index)
+            policy = r.obj(item, i_ptr)
+            name = r.req_str(policy, "PolicyName", i_ptr)
+            inline[name] = r.policy(
+                r.required(policy, "PolicyDocument", i_ptr), _child(i_ptr, "PolicyDocument")
+            )
+        managed: list[ManagedPolicy] = []
+        for index, item in enumerate(r.opt_arr(body, "AttachedManagedPolicies", ptr)):
+            i_ptr = _child(ptr, "AttachedManagedPolicies", index)
+            arn = r.ident(
+                r.req_str(r.obj(item, i_ptr), "PolicyArn", i_ptr),
+                "policy_arn",
+                _child(i_ptr, "PolicyArn"),
+            )
+            doc = self.policy_docs.get(arn)
+            if doc is None:
+                complete = False
+            managed.append(ManagedPolicy(arn, doc))
+        return _Principal(inline, managed, complete)
+
     def principal(self, entry: Mapping[str, Any], ptr: str, noun: str) -> _Principal:
         """Inline and attached policies of a role, user or group (``noun``: Role/User/Group)."""
+        if _GAAD in entry:
+            return self.gaad_principal(entry[_GAAD], _child(ptr, _GAAD), noun)
         r = self.r
         complete = True
         inline: dict[str, dict[str, Any]] = {}
@@ -582,6 +631,7 @@ class _SnapshotParser:
                     f"List{noun}Policies",
                     f"Get{noun}Policy",
                     f"ListAttached{noun}Policies",
+                    _GAAD,
                 }
                 | ({"ListGroupsForUser"} if noun == "User" else set())
             )
@@ -599,19 +649,22 @@ class _SnapshotParser:
                             IdentityPolicy(arn, kind, policy.name, policy.document)
                         )
                 get = r.opt_obj(entry, f"Get{noun}", e_ptr)
+                body = None
                 if get is not None:
                     g_ptr = _child(e_ptr, f"Get{noun}")
                     body = r.req_obj(get, noun, g_ptr)
                     b_ptr = _child(g_ptr, noun)
+                elif _GAAD in entry:
+                    b_ptr = _child(e_ptr, _GAAD)
+                    body = r.obj(entry[_GAAD], b_ptr)
+                if body is not None:
                     r.same(arn, r.req_str(body, "Arn", b_ptr), _child(b_ptr, "Arn"), f"{kind} ARN")
                     r.req_str(body, f"{noun}Name", b_ptr)
                 if kind != "role":
                     continue
-                if get is None:
+                if body is None:
                     self.add_missing(acct.account_id, None, "role", arn, "GetRole")
                     continue
-                body = get["Role"]
-                b_ptr = _child(e_ptr, "GetRole", "Role")
                 trust_raw = body.get("AssumeRolePolicyDocument")
                 trust = (
                     None
@@ -759,7 +812,9 @@ class _SnapshotParser:
         r = self.r
         r.closed(doc, ptr, frozenset({"pipelines", "action_types", "webhooks"}))
         for arn, entry, e_ptr in r.keyed(doc, "pipelines", ptr, "pipeline_arn"):
-            r.closed(entry, e_ptr, frozenset({"GetPipeline", "ListTagsForResource"}))
+            r.closed(
+                entry, e_ptr, frozenset({"GetPipeline", "ListTagsForResource", "GetResources"})
+            )
             if (_arn_field(arn, 4), _arn_field(arn, 3)) != (scope.account, scope.region):
                 raise r.error(
                     e_ptr,
@@ -780,6 +835,20 @@ class _SnapshotParser:
             if tag_resp is not None:
                 t_ptr = _child(e_ptr, "ListTagsForResource")
                 tags = self.tag_list(r.required(tag_resp, "tags", t_ptr), _child(t_ptr, "tags"))
+            else:
+                # The Resource Groups Tagging API element for this pipeline (Key/Value).
+                mapping = r.opt_obj(entry, "GetResources", e_ptr)
+                if mapping is not None:
+                    m_ptr = _child(e_ptr, "GetResources")
+                    r.same(
+                        arn,
+                        r.req_str(mapping, "ResourceARN", m_ptr),
+                        _child(m_ptr, "ResourceARN"),
+                        "ResourceARN",
+                    )
+                    tags = self.tag_list(
+                        mapping.get("Tags") or [], _child(m_ptr, "Tags"), upper=True
+                    )
             try:
                 pipeline = parse_declaration(
                     decl,
@@ -1135,6 +1204,15 @@ class _SnapshotParser:
                     scope.account, scope.region, "log-group", name, "DescribeLogGroups"
                 )
                 continue
+            if (
+                not known
+                and "GetDataProtectionPolicy" not in entry
+                and described is not None
+                and "dataProtectionStatus" not in described
+            ):
+                # DescribeLogGroups names a status only for a group that has (or had) a
+                # data protection policy: without one, the group has none of its own.
+                known = True
             own: dict[str, Any] | None = None
             if response is not None:
                 text = r.opt_str(

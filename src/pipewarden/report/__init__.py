@@ -21,9 +21,15 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_FORMAT", "FORMATS", "docs_url", "printable", "render", "rule_text"]
 
-FORMATS: Final = ("table", "json", "sarif", "markdown", "html")
+FORMATS: Final = ("table", "json", "sarif", "markdown", "html", "asff")
 DEFAULT_FORMAT: Final = "table"
-_MODULES: Final = {"json": "json_report", "sarif": "sarif", "markdown": "markdown", "html": "html"}
+_MODULES: Final = {
+    "json": "json_report",
+    "sarif": "sarif",
+    "markdown": "markdown",
+    "html": "html",
+    "asff": "asff",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -34,11 +40,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def render(result: ScanResult, fmt: str, *, color: bool = False) -> str:
+def render(result: ScanResult, fmt: str, *, color: bool = False, **options: Any) -> str:
     """Render ``result`` in format ``fmt`` (one of :data:`FORMATS`).
 
     ``color`` adds ANSI colour to the table format (for a terminal); the other
-    formats ignore it.
+    formats ignore it. ``options`` go to the format's own ``render`` (``asff``
+    takes ``account``, ``region`` and ``clock``).
     """
     # Renderers are imported on use: commands that never render stay quick to start.
     if fmt == "table":
@@ -47,6 +54,6 @@ def render(result: ScanResult, fmt: str, *, color: bool = False) -> str:
         return table.render(result, color=color)
     if fmt in _MODULES:
         module = importlib.import_module(f"pipewarden.report.{_MODULES[fmt]}")
-        text: str = module.render(result)
+        text: str = module.render(result, **options)
         return text
     raise ConfigError(f"unknown report format `{fmt}` (choose from {', '.join(FORMATS)})")

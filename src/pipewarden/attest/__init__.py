@@ -1,0 +1,1 @@
+"""Attestations: SBOMs, in-toto statements and DSSE envelopes for build outputs."""
