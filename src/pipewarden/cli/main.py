@@ -33,6 +33,7 @@ __all__ = ["build_parser", "main"]
 COMMAND_MODULES: Final = (
     "scan",
     "rules",
+    "fix",
     "verify_commit",
     "sbom",
     "attest",
