@@ -34,6 +34,7 @@ from pipewarden.model import (
     Role,
     Unresolved,
     Value,
+    split_arn,
 )
 from pipewarden.rules._api import RuleContext, fail, unknown
 from pipewarden.rules._gates import located
@@ -679,17 +680,35 @@ class Candidate:
 
 def candidates(ctx: RuleContext, action: str) -> tuple[tuple[Candidate, ...], tuple[str, ...]]:
     """Statements of every identity that may allow ``action``, and why some policies
-    could not be read. Computed once per input; only resources are per pipeline."""
-    return _candidates(_Same(ctx.inventory), action)
+    could not be read. Computed once per input and account; only resources are
+    per pipeline.
+
+    CodePipeline has no resource policies, so only identities of the pipeline's
+    own account can act on it: principals of other accounts (in a snapshot of
+    an organisation) are left out.
+    """
+    account = ctx.pipeline_account
+    return _candidates(_Same(ctx.inventory), action, account if isinstance(account, str) else None)
 
 
-@lru_cache(maxsize=256)
+def _foreign(principal: str, account: str | None) -> bool:
+    """Whether ``principal`` is an ARN of an account other than ``account``."""
+    if account is None or not principal.startswith("arn:"):
+        return False
+    parts = split_arn(principal)
+    theirs = parts[4] if len(parts) > 4 else ""
+    return theirs.isdigit() and account.isdigit() and theirs != account
+
+
+@lru_cache(maxsize=1024)
 def _candidates(
-    key: _Same[Inventory], action: str
+    key: _Same[Inventory], action: str, account: str | None
 ) -> tuple[tuple[Candidate, ...], tuple[str, ...]]:
     found: list[Candidate] = []
     opens: list[str] = []
     for identity in _identities(key):
+        if _foreign(identity.principal, account):
+            continue
         for doc in identity.policies:
             if doc.document is None:
                 opens.append(f"managed policy `{doc.name}` of `{identity.principal}` was not read")

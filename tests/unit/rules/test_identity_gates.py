@@ -573,6 +573,31 @@ def test_pw308_resource_must_match_this_pipeline() -> None:
     assert "user `arn:aws:iam::111122223333:user/alice`" in finding.message
 
 
+def test_pw308_pw309_ignore_principals_of_other_accounts() -> None:
+    # CodePipeline has no resource policies: a principal of another account in the
+    # same organisation snapshot cannot approve or override this pipeline.
+    foreign = "arn:aws:iam::444455556666:user/mallory"
+    approver = _approver(allow("codepipeline:PutApprovalResult"), principal=foreign)
+    assert (
+        run(approvers_without_mfa.RULE, _approval_pipeline(), identity=(approver,), complete=True)
+        == []
+    )
+    overrider = _approver(allow("codepipeline:UpdatePipeline"), principal=foreign)
+    assert (
+        run(
+            condition_override_allowed.RULE,
+            _approval_pipeline(),
+            identity=(overrider,),
+            complete=True,
+        )
+        == []
+    )
+    local = _approver(allow("codepipeline:UpdatePipeline"))
+    assert statuses(
+        run(condition_override_allowed.RULE, _approval_pipeline(), identity=(local,), complete=True)
+    ) == {Status.FAIL}
+
+
 def test_pw308_mfa_conditions() -> None:
     mfa = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
     ok = _approver(allow("codepipeline:PutApprovalResult", Condition=mfa))
