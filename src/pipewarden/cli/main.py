@@ -42,6 +42,10 @@ COMMAND_MODULES: Final = (
     "collect",
     "policy",
     "demo",
+    "baseline",
+    "drift",
+    "trust",
+    "history",
 )
 
 _LOGGER = "pipewarden"
