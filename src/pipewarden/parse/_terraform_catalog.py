@@ -19,6 +19,7 @@ input is a plan or raw ``.tf`` files.
 
 from __future__ import annotations
 
+import abc
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -195,7 +196,7 @@ def type_hints(key: str) -> tuple[str, ...]:
     return _ROLE_HINT_KEYS.get(key.lower(), ())
 
 
-class Catalog:
+class Catalog(abc.ABC):
     """Resources by address plus identity resolution; subclasses supply values."""
 
     def __init__(self, providers: Mapping[str, ProviderInfo]) -> None:
@@ -207,17 +208,17 @@ class Catalog:
 
     # -- subclass hooks ------------------------------------------------------
 
+    @abc.abstractmethod
     def attr(self, res: TfResource, key: str) -> Any:
         """The value of a top-level attribute as known before apply."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def values(self, res: TfResource) -> dict[str, Any]:
         """Every attribute of ``res``, resolved as far as it goes."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def declared(self, res: TfResource, key: str) -> bool | None:
         """Whether the configuration sets ``key`` (None: not known)."""
-        raise NotImplementedError
 
     # -- registry --------------------------------------------------------------
 
