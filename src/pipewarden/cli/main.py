@@ -46,6 +46,7 @@ COMMAND_MODULES: Final = (
     "drift",
     "trust",
     "history",
+    "reach",
 )
 
 _LOGGER = "pipewarden"
