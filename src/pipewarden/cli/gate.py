@@ -30,7 +30,9 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         epilog=(
             "The built-in policy denies: an unsuppressed failing result of severity high or "
             "critical, scan rule crashes, no verified verify-handoff record, any evidence that "
-            "did not verify, no SBOM in the verified attestation, any PW901 drift failure. "
+            "did not verify, no SBOM in the verified attestation, any PW901 drift failure, a "
+            "reachable vulnerability of high, critical or unknown severity not known to stay "
+            "out of production (--reach). "
             "exit codes: 0 allow; 1 deny (also when no decision can be made); 2 usage error"
         ),
     )
@@ -50,6 +52,12 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         help="evidence record file(s): one JSON object or JSON Lines (repeatable)",
     )
     parser.add_argument("--drift", metavar="FILE.json", type=Path, help="drift report (JSON)")
+    parser.add_argument(
+        "--reach",
+        metavar="FILE.json",
+        type=Path,
+        help="reachability report (`pipewarden reach --format json`)",
+    )
     parser.set_defaults(command=run)
 
 
@@ -67,11 +75,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         read_json_document,
     )
 
-    inputs: dict[str, Any] = {"scan": None, "evidence": [], "drift": None}
+    inputs: dict[str, Any] = {"scan": None, "evidence": [], "drift": None, "reach": None}
     policy = None
     try:
         policy = load_policy(args.policy) if args.policy is not None else default_policy()
-        scan = drift = None
+        scan = drift = reach = None
         if args.scan is not None:
             scan, digest = read_json_document(args.scan, "scan result")
             if scan is None:
@@ -87,12 +95,20 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             if drift is None:
                 raise GateError(f"{args.drift}: the drift report is JSON null")
             inputs["drift"] = {"path": str(args.drift), "sha256": digest}
+        if args.reach is not None:
+            reach, digest = read_json_document(args.reach, "reachability report")
+            if reach is None:
+                raise GateError(f"{args.reach}: the reachability report is JSON null")
+            inputs["reach"] = {"path": str(args.reach), "sha256": digest}
         sources = {
             "scan": str(args.scan),
             "evidence": "evidence",
             "drift": str(args.drift),
+            "reach": str(args.reach),
         }
-        decision = decide(policy, scan=scan, evidence=records, drift=drift, sources=sources)
+        decision = decide(
+            policy, scan=scan, evidence=records, drift=drift, reach=reach, sources=sources
+        )
     except GateError as exc:
         decision = Decision.undecided(exc.diagnostics(), policy)
 

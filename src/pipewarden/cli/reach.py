@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipewarden.cli._io import Context, emit, say
-from pipewarden.errors import Error
+from pipewarden.errors import ConfigError, Error
+
+if TYPE_CHECKING:
+    from pipewarden.reach.deploy import DeploymentContext
 
 __all__ = ["FAIL_ON", "add_parser", "run"]
 
@@ -103,6 +106,58 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "-j", "--jobs", type=_jobs, default=2, help="worker processes for parsing (default 2)"
     )
+    deploy = parser.add_argument_group(
+        "deployment context",
+        "whether a pipeline deploys this artifact to production; it lowers the priority of "
+        "findings in artifacts that never reach production, and the gate blocks only on "
+        "reachable, high-severity findings that do",
+    )
+    deploy.add_argument(
+        "--pipeline",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="a pipeline that deploys the artifact (repeatable; default with --inventory: all)",
+    )
+    deploy.add_argument(
+        "--inventory",
+        metavar="PATH",
+        type=Path,
+        action="append",
+        default=[],
+        help="pipelines as `pipewarden scan` reads them (get-pipeline JSON, CloudFormation, "
+        "CDK, Terraform, snapshot)",
+    )
+    deploy.add_argument(
+        "--artifact-name",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="the pipeline artifact holding this build output (default: every deploy action "
+        "of the pipeline counts)",
+    )
+    deploy.add_argument(
+        "--aws",
+        action="store_true",
+        help="read the pipeline's history live (ListActionExecutions, GetPipeline) for "
+        "--pipeline; CodeBuild's CODEBUILD_INITIATOR names it when run inside a pipeline",
+    )
+    deploy.add_argument(
+        "--artifact-location",
+        metavar="S3URL",
+        help="with --aws: the artifact's object, s3://BUCKET/KEY or an S3 object ARN",
+    )
+    deploy.add_argument(
+        "--execution-id", metavar="ID", help="with --aws: the pipeline execution that built it"
+    )
+    deploy.add_argument("--region", metavar="REGION", help="with --aws: the pipeline's region")
+    deploy.add_argument("--profile", metavar="NAME", help="with --aws: an AWS profile")
+    deploy.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help="pipewarden.toml defining production (default: ./pipewarden.toml or pyproject.toml)",
+    )
     parser.add_argument(
         "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="debug logging"
     )
@@ -115,6 +170,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from pipewarden.reach.model import Tier
     from pipewarden.reach.render import render
 
+    context = _deployment(args, ctx)
     report = analyze(
         args.artifact,
         args.osv,
@@ -125,6 +181,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         jobs=args.jobs,
         environ=dict(ctx.environ),
     )
+    if context is not None:
+        from pipewarden.reach.deploy import apply_deployment
+
+        report = apply_deployment(report, context)
     color = (
         args.format == "table"
         and args.output is None
@@ -151,6 +211,68 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.fail_on != "never" and any(f.tier in failing for f in report.findings):
         return 1
     return 0
+
+
+def _deployment(args: argparse.Namespace, ctx: Context) -> DeploymentContext | None:
+    """The deployment context the options ask for (read before the analysis, so a bad
+    option fails fast), or None."""
+    live_only = (args.artifact_location, args.execution_id, args.region, args.profile)
+    if not args.aws and any(v is not None for v in live_only):
+        raise ConfigError("--artifact-location, --execution-id, --region and --profile need --aws")
+    if args.aws and args.inventory:
+        raise ConfigError("give either --inventory or --aws, not both")
+    if not args.aws and not args.inventory:
+        if args.pipeline or args.artifact_name:
+            raise ConfigError("--pipeline and --artifact-name need --inventory or --aws")
+        return None
+    from pipewarden.config import load_config
+    from pipewarden.reach import deploy
+
+    config = load_config(args.config, search_from=Path.cwd())
+    if args.inventory:
+        from pipewarden.parse import load_units, plan_units
+
+        loaded = load_units(plan_units(args.inventory))
+        if loaded.errors:
+            raise loaded.errors[0]
+        pipelines = []
+        inventories = {}
+        for inventory in loaded.inventories:
+            for pipeline in inventory.pipelines:
+                pipelines.append(pipeline)
+                inventories[id(pipeline)] = inventory
+        return deploy.from_inventory(
+            pipelines,
+            args.pipeline,
+            config,
+            artifact_names=args.artifact_name,
+            inventories=inventories,
+        )
+    names = list(args.pipeline)
+    initiator = ctx.environ.get("CODEBUILD_INITIATOR", "")
+    if not names and initiator.startswith("codepipeline/"):
+        names = [initiator.removeprefix("codepipeline/")]
+    if len(names) != 1:
+        raise ConfigError("--aws needs exactly one --pipeline (or CODEBUILD_INITIATOR)")
+    location = deploy.parse_s3_location(args.artifact_location) if args.artifact_location else None
+    from pipewarden.collect.action_executions import codepipeline_client, deploy_history
+    from pipewarden.parse.getpipeline import parse_get_pipeline
+
+    client = codepipeline_client(region=args.region, profile=args.profile)
+    executions, raw = deploy_history(client, names[0], execution_id=args.execution_id)
+    declaration = None
+    if raw is not None:
+        parsed = parse_get_pipeline(raw, source=f"GetPipeline {names[0]}")
+        declaration = parsed.pipelines[0] if parsed.pipelines else None
+    return deploy.from_executions(
+        names[0],
+        executions,
+        declaration=declaration,
+        config=config,
+        location=location,
+        artifact_names=args.artifact_name,
+        execution_id=args.execution_id,
+    )
 
 
 def _isatty(ctx: Context) -> bool:

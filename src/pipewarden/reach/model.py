@@ -90,6 +90,9 @@ class Finding:
     version_source: str = ""
     priority: str = "none"
     references: tuple[str, ...] = ()
+    deployed_to_production: bool | None = None
+    """Whether a production deploy takes the artifact (None: no deployment data, or the
+    finding is not affected)."""
 
     @property
     def not_affected(self) -> bool:

@@ -4,7 +4,7 @@ The policy runs in-process on regopy (Microsoft's rego-cpp interpreter), with
 no network and no OPA binary. Its input is one document::
 
     {"scan": <PipeWarden JSON report>, "evidence": [<evidence record>, ...],
-     "drift": <drift report>}
+     "drift": <drift report>, "reach": <pipewarden reach JSON report>}
 
 (an input not given is an absent key). The policy is a Rego module in package
 ``pipewarden.gate`` defining ``deny``, a set of reason strings; the decision is
@@ -12,7 +12,9 @@ no network and no OPA binary. Its input is one document::
 (``gate_default.rego`` beside this module) denies on any unsuppressed failing
 result of severity high or critical, a scan with rule crashes, no verified
 verify-handoff record, any evidence record that did not verify, no SBOM in the
-verified attestation, and any PW901 (drift) failure when drift data is given.
+verified attestation, any PW901 (drift) failure when drift data is given, and
+a vulnerability that is reachable, of high, critical or unknown severity and
+not known to stay out of production, when a reachability report is given.
 
 Everything that keeps a decision from being made is a :class:`GateError`, and
 the callers turn it into a denial: a policy that does not parse or compile,
@@ -246,6 +248,43 @@ def validate_drift(doc: Any, source: str) -> dict[str, Any]:
     return doc
 
 
+_TIERS: Final = frozenset(
+    {
+        "not-installed",
+        "not-imported",
+        "symbol-not-referenced",
+        "no-call-path",
+        "reachable",
+        "unknown",
+    }
+)
+
+
+def validate_reach(doc: Any, source: str) -> dict[str, Any]:
+    """A ``pipewarden reach --format json`` report with the fields the policy reads."""
+    if not isinstance(doc, dict) or doc.get("format") != "pipewarden-reach":
+        raise GateError(
+            f"{source}: not a reachability report; use `pipewarden reach --format json`"
+        )
+    results = doc.get("results")
+    if not isinstance(results, list):
+        raise GateError(f"{source}: `results` must be a list")
+    for n, finding in enumerate(results):
+        at = f"{source} results[{n}]"
+        if not isinstance(finding, dict):
+            raise GateError(f"{at}: not an object")
+        for key in ("vulnerability", "package"):
+            _require_str(finding, key, at)
+        if finding.get("tier") not in _TIERS:
+            raise GateError(f"{at}: `tier` must be one of {', '.join(sorted(_TIERS))}")
+        severity = finding.get("severity")
+        if not isinstance(severity, dict) or not isinstance(severity.get("label"), str):
+            raise GateError(f"{at}: `severity.label` must be a string")
+        if finding.get("deployed_to_production") not in (True, False, None):
+            raise GateError(f"{at}: `deployed_to_production` must be true, false or null")
+    return doc
+
+
 def _rego_message(exc: BaseException) -> str:
     text = str(exc)
     messages = [m.strip() for m in _ERRORMSG.findall(text) if m.strip()]
@@ -290,6 +329,7 @@ def decide(
     scan: Any = None,
     evidence: Sequence[Any] = (),
     drift: Any = None,
+    reach: Any = None,
     sources: Mapping[str, str] | None = None,
 ) -> Decision:
     """The gate's decision on these inputs. ``None`` means the input was not given.
@@ -309,6 +349,8 @@ def decide(
         document["evidence"] = records
         if drift is not None:
             document["drift"] = validate_drift(drift, names.get("drift", "drift"))
+        if reach is not None:
+            document["reach"] = validate_reach(reach, names.get("reach", "reach"))
         reasons = _evaluate(active, document)
     except GateError as exc:
         return Decision.undecided(exc.diagnostics(), active)

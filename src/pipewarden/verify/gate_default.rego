@@ -7,6 +7,8 @@
 #   scan:     a PipeWarden JSON report (schema report-v1.json)
 #   evidence: a list of evidence records (verify-handoff, verify-commit, ...)
 #   drift:    a drift report: {"results": [{rule_id, status, suppressed, ...}]}
+#   reach:    a `pipewarden reach --format json` report: {"results": [{vulnerability,
+#             package, version, tier, severity: {label}, deployed_to_production}]}
 package pipewarden.gate
 
 import rego.v1
@@ -69,4 +71,26 @@ deny contains msg if {
 	result.status == "fail"
 	result.suppressed == null
 	msg := sprintf("drift from the baseline (PW901) on pipeline %s: %s", [result.pipeline, result.message])
+}
+
+# 5. Reachability, when a report is given: block only on a vulnerability whose code is
+#    reachable, of high or critical severity (or of no stated severity), in an artifact not
+#    known to stay out of production (deployed_to_production true, or null: no data).
+reach_blocking_severities := {"critical", "high", "unknown"}
+
+deny contains msg if {
+	some finding in input.reach.results
+	finding.tier == "reachable"
+	finding.severity.label in reach_blocking_severities
+	finding.deployed_to_production != false
+	where := deployment_text(finding)
+	msg := sprintf("%s in %s %s is reachable (%s severity) and %s", [finding.vulnerability, finding.package, finding.version, finding.severity.label, where])
+}
+
+deployment_text(finding) := "deployed to production" if {
+	finding.deployed_to_production == true
+}
+
+deployment_text(finding) := "its deployment is not known" if {
+	finding.deployed_to_production == null
 }
