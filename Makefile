@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck docs docs-check bench bench-live clean
+.PHONY: demo test lint typecheck docs docs-check bench bench-live bench-reach clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench: $(STAMP)
 
 bench-live: $(STAMP)
 	$(PY) benchmarks/bench_live.py
+
+bench-reach: $(STAMP)
+	$(PY) benchmarks/bench_reach.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info
