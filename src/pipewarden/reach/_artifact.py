@@ -5,13 +5,33 @@ Versions come from ``*.dist-info/METADATA`` (or ``*.egg-info/PKG-INFO``) first;
 used only for packages that are not installed. Installed files are attributed
 to their distribution through ``RECORD`` (``top_level.txt`` when ``RECORD`` is
 missing); every other Python file under an application root is application
-code.
+code. Metadata is read as UTF-8 with undecodable bytes replaced: a stray
+Latin-1 ``Summary`` must not hide a package's name and version.
+
+One package installed twice (``pip install --target --upgrade`` leaves the old
+``*.dist-info`` behind; two site directories may both hold it) is reported
+once, with a note naming the copy used and why, decided in this order:
+
+1. the copy whose ``RECORD`` hashes match the files present (the code that is
+   actually there) over one without such evidence, over one whose hashes do
+   not match (a stale record);
+2. the copy in the directory that comes first on the import path (the
+   artifact root, then site directories in name order), as Python would;
+3. otherwise the lowest version, so that a stale record can never clear a
+   vulnerability of the code that is installed.
+
+Among pins of a package that is not installed, an exact version wins over a
+bare name; two different exact versions (say ``requirements.txt`` and
+``poetry.lock`` disagree) are both kept, with a note, because the version
+that is deployed cannot be told.
 """
 
 from __future__ import annotations
 
+import base64
 import configparser
 import contextlib
+import hashlib
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,6 +40,7 @@ from typing import Final
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from pipewarden.errors import InputError
 from pipewarden.reach._fs import ArtifactFS
@@ -35,6 +56,8 @@ __all__ = [
 
 MAX_METADATA_BYTES: Final = 4 * 1024 * 1024
 MAX_PIN_BYTES: Final = 8 * 1024 * 1024
+MAX_RECORD_CHECKS: Final = 16
+"""Files whose ``RECORD`` hash is checked to tell apart two copies of one package."""
 _EXT_SUFFIXES: Final = (".so", ".pyd")
 
 IMPORT_NAMES: Final[dict[str, tuple[str, ...]]] = {
@@ -280,21 +303,36 @@ def _top_levels(paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(t for t in tops if t.isidentifier()))
 
 
+def _name_from_directory(directory: str) -> tuple[str | None, str | None]:
+    """``(name, version)`` from ``name-version.dist-info`` / ``name-version-pyX.egg-info``."""
+    base = directory.rpartition("/")[2].rsplit(".", 1)[0]
+    name, _, rest = base.partition("-")
+    version = rest.partition("-")[0]
+    return (name or None), (version or None)
+
+
 def _read_installed(
     fs: ArtifactFS, root: str, directory: str, kind: str, owner: dict[str, str], notes: list[str]
 ) -> Distribution | None:
     meta_name = "METADATA" if kind == "dist-info" else "PKG-INFO"
+    dir_name, dir_version = _name_from_directory(directory)
     try:
         text = _read_text(fs, f"{directory}/{meta_name}", MAX_METADATA_BYTES)
     except InputError as exc:
-        notes.append(exc.diagnostics())
-        return None
+        notes.append(f"{exc.diagnostics()}; name and version taken from the directory name")
+        text = ""
     headers = HeaderParser().parsestr(text)
-    name = headers.get("Name")
-    version = headers.get("Version")
+    name = headers.get("Name") or dir_name
+    version = headers.get("Version") or dir_version
     if not name:
         notes.append(f"{directory}/{meta_name}: no Name header, skipped")
         return None
+    if text and not headers.get("Name") and dir_name:
+        notes.append(f"{directory}/{meta_name}: no Name header; {dir_name} from the directory")
+    if text and not headers.get("Version") and dir_version:
+        notes.append(
+            f"{directory}/{meta_name}: no Version header; {dir_version} from the directory"
+        )
     key = canonicalize_name(str(name))
     record_paths: list[str] = []
     has_record = False
@@ -307,6 +345,8 @@ def _read_installed(
             rel = line.split(",", 1)[0].strip().strip('"') if kind == "dist-info" else line.strip()
             if not rel:
                 continue
+            if rel.startswith("/"):
+                continue  # absolute: outside the artifact
             joined = posixpath.normpath(posixpath.join(base, rel) if base else rel)
             if joined.startswith("../") or joined == "..":
                 continue
@@ -354,6 +394,7 @@ def load_artifact(fs: ArtifactFS) -> Artifact:
         installed.append(dist)
         if root not in site_roots:
             site_roots.append(root)
+    installed = _one_copy_each(fs, installed, notes)
     # Files of distributions without RECORD: attribute by top-level name.
     by_top: dict[tuple[str, str], str] = {}
     for dist in installed:
@@ -381,13 +422,23 @@ def load_artifact(fs: ArtifactFS) -> Artifact:
         f.startswith("src/") and f.endswith(".py") and f not in owner for f in files
     ):
         app_roots.append("src")
-    pins = _read_all_pins(fs, files, site_roots, notes)
+    pins = _read_all_pins(fs, files, site_roots, owner, notes)
     distributions = list(installed)
     installed_keys = {d.key for d in installed}
+    exact: dict[str, dict[str, str]] = {}  # key -> version -> first source
+    for pin in pins:
+        if pin.version is not None and pin.key not in installed_keys:
+            exact.setdefault(pin.key, {}).setdefault(pin.version, pin.source)
+    for key, found in sorted(exact.items()):
+        if len(found) > 1:
+            listed = ", ".join(f"{v} ({src})" for v, src in found.items())
+            notes.append(f"{key} is pinned to different versions: {listed}; each is reported")
     seen: set[tuple[str, str | None]] = set()
     for pin in pins:
         if pin.key in installed_keys or (pin.key, pin.version) in seen:
             continue
+        if pin.version is None and pin.key in exact:
+            continue  # an exact pin elsewhere says more than the bare name
         seen.add((pin.key, pin.version))
         guessed = IMPORT_NAMES.get(pin.key, (pin.key.replace("-", "_"),))
         distributions.append(
@@ -414,8 +465,109 @@ def load_artifact(fs: ArtifactFS) -> Artifact:
     return artifact
 
 
+def _version_order(version: str | None) -> tuple[int, Version]:
+    """Sort key: unknown or unparseable versions first (they are the least certain)."""
+    if version is not None:
+        with contextlib.suppress(InvalidVersion):
+            return (1, Version(version))
+    return (0, Version("0"))
+
+
+def _record_matches(fs: ArtifactFS, dist: Distribution, present: set[str]) -> bool | None:
+    """Whether ``dist``'s RECORD hashes match the files present; None without evidence."""
+    if not dist.installed or dist.root is None or not dist.source.endswith("/METADATA"):
+        return None
+    directory = dist.source.rpartition("/")[0]
+    try:
+        record = _read_text(fs, f"{directory}/RECORD", MAX_METADATA_BYTES)
+    except InputError:
+        return None
+    entries: list[tuple[str, str]] = []
+    for line in record.splitlines():
+        fields = line.rsplit(",", 2)
+        if len(fields) != 3 or not fields[1].startswith("sha256="):
+            continue
+        rel = fields[0].strip().strip('"')
+        if rel.startswith("/") or rel.endswith(".pyc"):
+            continue
+        path = posixpath.normpath(posixpath.join(dist.root, rel) if dist.root else rel)
+        if path.startswith("../") or path.startswith(directory + "/"):
+            continue
+        entries.append((path, fields[1][len("sha256=") :]))
+    entries.sort(key=lambda item: (not item[0].endswith(".py"), item[0]))
+    checked = 0
+    for path, expected in entries[:MAX_RECORD_CHECKS]:
+        if path not in present:
+            return False  # the record lists code that is not there
+        try:
+            data = fs.read(path, limit=MAX_METADATA_BYTES)
+        except InputError:
+            continue
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        if digest != expected:
+            return False
+        checked += 1
+    return True if checked else None
+
+
+def _one_copy_each(
+    fs: ArtifactFS, installed: list[Distribution], notes: list[str]
+) -> list[Distribution]:
+    """One distribution per package: see the module docstring for which copy wins."""
+    groups: dict[str, list[Distribution]] = {}
+    for dist in installed:
+        groups.setdefault(dist.key, []).append(dist)
+    if all(len(copies) == 1 for copies in groups.values()):
+        return installed
+    roots = sorted({d.root or "" for d in installed}, key=lambda r: (r != "", r))
+    present = set(fs.files())
+    chosen: dict[str, Distribution] = {}
+    for key, copies in groups.items():
+        if len(copies) == 1:
+            chosen[key] = copies[0]
+            continue
+        evidence = {id(c): _record_matches(fs, c, present) for c in copies}
+
+        def rank(
+            dist: Distribution, evidence: dict[int, bool | None] = evidence
+        ) -> tuple[int, int, tuple[int, Version]]:
+            verdict = evidence[id(dist)]
+            return (
+                0 if verdict is True else 1 if verdict is None else 2,
+                roots.index(dist.root or ""),
+                _version_order(dist.version),
+            )
+
+        ordered = sorted(copies, key=rank)
+        winner, runner = ordered[0], ordered[1]
+        if rank(winner)[0] != rank(runner)[0]:
+            why = (
+                "its RECORD matches the installed files"
+                if evidence[id(winner)] is True
+                else "the RECORD of the other copies does not match the installed files"
+            )
+        elif rank(winner)[1] != rank(runner)[1]:
+            why = "its directory comes first on the import path"
+        else:
+            why = (
+                "nothing shows which copy the installed code belongs to, so the lowest "
+                "version is used (a stale record must not clear a vulnerability)"
+            )
+        others = ", ".join(f"{d.version} ({d.source})" for d in ordered[1:])
+        notes.append(
+            f"{winner.name} is installed {len(copies)} times: using {winner.version} "
+            f"({winner.source}) over {others}: {why}"
+        )
+        chosen[key] = winner
+    return [d for d in installed if chosen[d.key] is d]
+
+
 def _read_all_pins(
-    fs: ArtifactFS, files: list[str], site_roots: list[str], notes: list[str]
+    fs: ArtifactFS,
+    files: list[str],
+    site_roots: list[str],
+    owner: dict[str, str],
+    notes: list[str],
 ) -> list[Pin]:
     pins: list[Pin] = []
     for path in files:
@@ -423,6 +575,8 @@ def _read_all_pins(
             continue
         if any(root and path.startswith(root + "/") for root in site_roots):
             continue
+        if path in owner:
+            continue  # shipped inside an installed distribution: not this build's pins
         try:
             text = _read_text(fs, path, MAX_PIN_BYTES)
         except InputError as exc:

@@ -141,7 +141,11 @@ class DirFS:
             real = full.resolve()
             if not real.is_relative_to(self.root):
                 raise InputError(self.label, f"{safe}: link leaves the artifact")
-            with real.open("rb") as fh:
+            # Non-blocking, so that a FIFO put where a file was listed cannot stall the read.
+            fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with os.fdopen(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                    raise InputError(f"{self.label}/{safe}", "not a regular file")
                 data = fh.read(limit + 1)
         except OSError as exc:
             raise InputError(f"{self.label}/{safe}", f"cannot read: {exc.strerror or exc}") from exc

@@ -13,15 +13,35 @@ Symbol data, per affected package, in three accepted shapes:
 * ``ecosystem_specific.imports: [{path, symbols}]`` (the Go vulndb
   convention; methods as ``Class.method``);
 * ``ecosystem_specific.imports: [{attribute, modules}]`` (PyPA's form);
-* ``ecosystem_specific.affected_functions: ["pkg.mod.func", ...]`` (GitHub);
-  the split between module and attribute is ambiguous, so every split is
-  kept as a candidate and resolved against the installed code.
+* ``affected_functions: ["pkg.mod.func", ...]`` (GitHub), under
+  ``ecosystem_specific`` or ``database_specific``; the split between module
+  and attribute is ambiguous, so every split is kept as a candidate and
+  resolved against the installed code.
 
-Version matching follows the OSV schema with PEP 440 ordering
-(``packaging.version``): ``ECOSYSTEM`` (and ``SEMVER``) ranges of
+Symbol data that cannot be used as such (an ``imports`` entry naming a module
+but no symbols, i.e. the whole module, or a name that is not a dotted Python
+identifier) is recorded as a gap, and the package is then judged at package
+level: a partial symbol list would clear code the record says is vulnerable.
+
+Version matching follows the OSV schema's evaluation algorithm with PEP 440
+ordering (``packaging.version``): ``ECOSYSTEM`` (and ``SEMVER``) ranges of
 ``introduced`` / ``fixed`` / ``last_affected`` / ``limit`` events, plus the
-explicit ``versions`` list. ``GIT`` ranges cannot be mapped to releases and
-are ignored. Timestamps stay strings (the YAML loader keeps them as text).
+explicit ``versions`` list; a version is affected when it is listed or falls
+in any range. ``introduced: "0"`` sorts before every version (pre-releases
+of 0 included) and a ``limit`` containing ``*`` is no limit. A local version
+label (``1.4+ubuntu1``) is ignored when compared with a bound that has none:
+OSV records name upstream releases. ``GIT`` ranges (and types this module
+does not know) cannot be mapped to releases: when the package has neither
+an ``ECOSYSTEM`` range nor a ``versions`` list, the answer is "cannot be
+told", never "not affected". So is any comparison with a version
+``packaging`` cannot parse, a range without an ``introduced`` event, or a
+version written as a YAML number (``1.10`` reads as 1.1; quote versions).
+Timestamps stay strings (the YAML loader keeps them as text).
+
+Records whose ``withdrawn`` is set are dropped together with every other
+record carrying the same id (an overlay for a withdrawn advisory must not
+resurrect it). Several ``affected[]`` entries for one package are merged: a
+version is affected when any of them says so.
 """
 
 from __future__ import annotations
@@ -70,7 +90,7 @@ class Symbol:
 
 @dataclass(frozen=True, slots=True)
 class AffectedPackage:
-    """One ``affected[]`` entry for PyPI, after merging."""
+    """One package of a record (its ``affected[]`` entries for PyPI, merged)."""
 
     name: str
     key: str
@@ -81,15 +101,27 @@ class AffectedPackage:
     """Dotted names whose split is unknown (GitHub ``affected_functions``): each
     tuple lists the possible readings of one name."""
     has_version_data: bool = False
+    opaque_ranges: tuple[str, ...] = ()
+    """Types of the ranges that cannot be evaluated against releases (``GIT``)."""
+    inexact_versions: bool = False
+    """A ``versions`` entry was a number, not text (YAML ``1.10`` reads as 1.1)."""
+    symbol_gaps: tuple[str, ...] = ()
+    """Symbol entries that could not be used; any gap means package-level verdicts."""
 
     @property
     def has_symbols(self) -> bool:
-        return bool(self.symbols or self.candidates)
+        """Whether usable symbol data exists (complete: no entry was unusable)."""
+        return bool(self.symbols or self.candidates) and not self.symbol_gaps
 
     @property
     def fixed_versions(self) -> tuple[str, ...]:
         """Every ``fixed`` event, in PEP 440 order (for remediation advice)."""
-        found = {e["fixed"] for events in self.ranges for e in events if "fixed" in e}
+        found = {
+            e["fixed"]
+            for events in self.ranges
+            for e in events
+            if "fixed" in e and not e["fixed"].startswith("<")  # not a lost YAML number
+        }
         return tuple(sorted(found, key=lambda v: _events_key(v) or Version("0")))
 
 
@@ -118,48 +150,62 @@ def _events_key(version: str) -> Version | None:
         return None
 
 
+def _seen_as(version: Version, bound: Version) -> Version:
+    """``version`` as compared with ``bound``: without its local label when ``bound`` has none."""
+    if version.local is not None and bound.local is None:
+        return Version(version.public)
+    return version
+
+
 def _in_range(version: Version, events: tuple[Mapping[str, str], ...]) -> bool | None:
-    """Whether ``version`` falls in one OSV range; None when an event cannot be parsed."""
-    intervals: list[tuple[Version, Version | None, bool]] = []
-    ordered: list[tuple[Version, str]] = []
+    """Whether ``version`` falls in one OSV range; None when the range cannot be evaluated."""
+    timeline: list[tuple[Version | None, str]] = []  # None: before every version
+    limits: list[Version] = []
     for event in events:
         for kind, raw in event.items():
-            if kind not in ("introduced", "fixed", "last_affected", "limit"):
-                continue
-            if kind == "introduced" and raw == "0":
-                ordered.append((Version("0"), kind))
-                continue
-            parsed = _events_key(str(raw))
-            if parsed is None:
-                return None
-            ordered.append((parsed, kind))
-    ordered.sort(key=lambda pair: pair[0])
-    start: Version | None = None
-    limits: list[Version] = []
-    for value, kind in ordered:
-        if kind == "introduced":
-            if start is None:
-                start = value
-        elif kind == "fixed":
-            if start is not None:
-                intervals.append((start, value, False))
-                start = None
-        elif kind == "last_affected":
-            if start is not None:
-                intervals.append((start, value, True))
-                start = None
-        else:
-            limits.append(value)
-    if start is not None:
-        intervals.append((start, None, False))
-    if limits and all(version >= limit for limit in limits):
+            if kind == "limit":
+                if "*" in raw:
+                    continue  # "*" is infinity: no limit
+                bound = _events_key(raw)
+                if bound is None:
+                    return None
+                limits.append(bound)
+            elif kind in ("introduced", "fixed", "last_affected"):
+                if kind == "introduced" and raw == "0":
+                    timeline.append((None, kind))
+                    continue
+                bound = _events_key(raw)
+                if bound is None:
+                    return None
+                timeline.append((bound, kind))
+    if not any(kind == "introduced" for _, kind in timeline):
+        return None  # the schema requires one; without it the range says nothing
+    if limits and not any(_seen_as(version, limit) < limit for limit in limits):
         return False
-    for low, high, inclusive in intervals:
-        if version < low:
+    timeline.sort(key=lambda item: (item[0] is not None, item[0] or _ZERO))
+    affected = False
+    for bound, kind in timeline:
+        if bound is None:
+            affected = True
             continue
-        if high is None or version < high or (inclusive and version == high):
-            return True
-    return False
+        seen = _seen_as(version, bound)
+        if kind == "introduced":
+            if seen >= bound:
+                affected = True
+        elif kind == "fixed":
+            if seen >= bound:
+                affected = False
+        elif seen > bound:  # last_affected
+            affected = False
+    return affected
+
+
+_ZERO: Final = Version("0")
+
+
+def _listed(version: Version, listed: str) -> bool:
+    parsed = _events_key(listed)
+    return parsed is not None and _seen_as(version, parsed) == parsed
 
 
 def affects(package: AffectedPackage, version: str | None) -> bool | None:
@@ -168,24 +214,23 @@ def affects(package: AffectedPackage, version: str | None) -> bool | None:
         return None
     if not package.has_version_data:
         return True
+    if version in package.versions:
+        return True
     try:
         parsed = Version(version)
     except InvalidVersion:
-        return True if version in package.versions else None
-    undecided = False
-    for listed in package.versions:
-        try:
-            if Version(listed) == parsed:
-                return True
-        except InvalidVersion:
-            if listed == version:
-                return True
+        return None  # not listed verbatim, and cannot be placed in a range
+    if any(_listed(parsed, listed) for listed in package.versions):
+        return True
+    undecided = package.inexact_versions
     for events in package.ranges:
         verdict = _in_range(parsed, events)
         if verdict is None:
             undecided = True
         elif verdict:
             return True
+    if package.opaque_ranges and not package.versions and not package.ranges:
+        undecided = True  # e.g. GIT ranges only: nothing that speaks of releases
     return None if undecided else False
 
 
@@ -283,88 +328,134 @@ def _file_records(
 def _text_list(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
-    return tuple(str(v) for v in value if isinstance(v, str | int | float))
+    return tuple(v for v in value if isinstance(v, str))
 
 
-def _symbols(entry: Mapping[str, Any]) -> tuple[list[Symbol], list[tuple[Symbol, ...]]]:
-    specific = entry.get("ecosystem_specific")
+def _version_text(value: Any) -> str:
+    """An event or listed version as text; a number whose text is lost becomes unparseable."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # integers keep their digits (``introduced: 0``)
+    return f"<{type(value).__name__} {value!r}>"  # never a valid version
+
+
+def _symbols(
+    entry: Mapping[str, Any],
+) -> tuple[list[Symbol], list[tuple[Symbol, ...]], list[str]]:
     symbols: list[Symbol] = []
     candidates: list[tuple[Symbol, ...]] = []
-    if not isinstance(specific, dict):
-        return symbols, candidates
-    imports = specific.get("imports")
-    if isinstance(imports, list):
-        for item in imports:
+    gaps: list[str] = []
+    functions: list[Any] = []
+    for field in ("ecosystem_specific", "database_specific"):
+        specific = entry.get(field)
+        if not isinstance(specific, dict):
+            continue
+        listed = specific.get("affected_functions")
+        if isinstance(listed, list):
+            functions.extend(listed)
+        if field != "ecosystem_specific":
+            continue
+        imports = specific.get("imports")
+        for item in imports if isinstance(imports, list) else ():
             if not isinstance(item, dict):
-                continue
-            path = item.get("path")
-            names = item.get("symbols")
-            if isinstance(path, str) and isinstance(names, list) and _SYMBOL.match(path):
-                symbols.extend(
-                    Symbol(path, n) for n in names if isinstance(n, str) and _SYMBOL.match(n)
-                )
-            attribute = item.get("attribute")
-            modules = item.get("modules")
-            if (
-                isinstance(attribute, str)
-                and isinstance(modules, list)
-                and _SYMBOL.match(attribute)
-            ):
-                symbols.extend(
-                    Symbol(m, attribute) for m in modules if isinstance(m, str) and _SYMBOL.match(m)
-                )
-    functions = specific.get("affected_functions")
-    if isinstance(functions, list):
-        for dotted in functions:
-            if not isinstance(dotted, str) or not _SYMBOL.match(dotted):
-                continue
-            parts = dotted.split(".")
-            readings = tuple(
+                gaps.append(f"imports entry {item!r:.60}")
+            elif "path" in item:
+                path = item.get("path")
+                names = item.get("symbols")
+                if not isinstance(path, str) or not _SYMBOL.match(path):
+                    gaps.append(f"imports path {path!r:.60}")
+                elif not isinstance(names, list) or not names:
+                    gaps.append(f"module {path} (no symbols: the whole module)")
+                else:
+                    for name in names:
+                        if isinstance(name, str) and _SYMBOL.match(name):
+                            symbols.append(Symbol(path, name))
+                        else:
+                            gaps.append(f"symbol {name!r:.60} of {path}")
+            elif "attribute" in item:
+                attribute = item.get("attribute")
+                modules = item.get("modules")
+                if not isinstance(attribute, str) or not _SYMBOL.match(attribute):
+                    gaps.append(f"imports attribute {attribute!r:.60}")
+                elif not isinstance(modules, list) or not modules:
+                    gaps.append(f"attribute {attribute} without modules")
+                else:
+                    for module in modules:
+                        if isinstance(module, str) and _SYMBOL.match(module):
+                            symbols.append(Symbol(module, attribute))
+                        else:
+                            gaps.append(f"module {module!r:.60} of {attribute}")
+            else:
+                gaps.append(f"imports entry {item!r:.60}")
+    for dotted in functions:
+        if not isinstance(dotted, str) or not _SYMBOL.match(dotted) or "." not in dotted:
+            gaps.append(f"affected function {dotted!r:.60}")
+            continue
+        parts = dotted.split(".")
+        candidates.append(
+            tuple(
                 Symbol(".".join(parts[:cut]), ".".join(parts[cut:]))
                 for cut in range(len(parts) - 1, 0, -1)
                 if len(parts) - cut <= 2
             )
-            if readings:
-                candidates.append(readings)
-    return symbols, candidates
+        )
+    return symbols, candidates, gaps
 
 
 def _pypi_entries(
     record: Mapping[str, Any], source: str, notes: list[str]
-) -> list[AffectedPackage]:
+) -> tuple[AffectedPackage, ...]:
     out: list[AffectedPackage] = []
-    affected = record.get("affected")
-    if not isinstance(affected, list):
-        return out
-    for entry in affected:
+    for entry in _items(record.get("affected")):
         if not isinstance(entry, dict):
             continue
         package = entry.get("package")
         if not isinstance(package, dict):
             continue
-        ecosystem = str(package.get("ecosystem", ""))
+        ecosystem = package.get("ecosystem")
         name = package.get("name")
-        if ecosystem.split(":", 1)[0].lower() != "pypi" or not isinstance(name, str):
+        if not isinstance(ecosystem, str) or ecosystem.split(":", 1)[0].lower() != "pypi":
+            continue
+        if not isinstance(name, str) or not name.strip():
             continue
         ranges: list[tuple[Mapping[str, str], ...]] = []
+        opaque: list[str] = []
         raw_ranges = entry.get("ranges")
-        has_ranges = isinstance(raw_ranges, list) and bool(raw_ranges)
         for rng in raw_ranges if isinstance(raw_ranges, list) else []:
-            if not isinstance(rng, dict) or rng.get("type") not in ("ECOSYSTEM", "SEMVER"):
+            if not isinstance(rng, dict):
+                continue
+            kind = rng.get("type")
+            if kind not in ("ECOSYSTEM", "SEMVER"):
+                opaque.append(str(kind)[:40])
                 continue
             events = rng.get("events")
-            if isinstance(events, list):
-                ranges.append(
-                    tuple(
-                        {str(k): str(v) for k, v in e.items()}
-                        for e in events
-                        if isinstance(e, dict)
-                    )
+            ranges.append(
+                tuple(
+                    {str(k): _version_text(v) for k, v in e.items()}
+                    for e in (events if isinstance(events, list) else [])
+                    if isinstance(e, dict)
                 )
-        versions = _text_list(entry.get("versions"))
-        symbols, candidates = _symbols(entry)
-        if has_ranges and not ranges and not versions:
-            notes.append(f"{source}: {record.get('id')} has only GIT ranges for {name}")
+            )
+        raw_versions = entry.get("versions")
+        versions = tuple(dict.fromkeys(_text_list(raw_versions)))
+        inexact = any(not isinstance(v, str) for v in _items(raw_versions))
+        symbols, candidates, gaps = _symbols(entry)
+        if opaque and not ranges and not versions and not inexact:
+            notes.append(
+                f"{source}: {record.get('id')} has only {'/'.join(sorted(set(opaque)))} ranges "
+                f"for {name}: affected versions cannot be told"
+            )
+        if inexact:
+            notes.append(
+                f"{source}: {record.get('id')} lists versions of {name} that are not text "
+                "(quote them): versions outside its ranges cannot be cleared"
+            )
+        if gaps:
+            notes.append(
+                f"{source}: {record.get('id')}: symbol data for {name} not used "
+                f"({gaps[0]}{'' if len(gaps) == 1 else f' and {len(gaps) - 1} more'})"
+            )
         out.append(
             AffectedPackage(
                 name=name,
@@ -373,54 +464,68 @@ def _pypi_entries(
                 versions=versions,
                 symbols=tuple(dict.fromkeys(symbols)),
                 candidates=tuple(dict.fromkeys(candidates)),
-                has_version_data=bool(ranges or versions or has_ranges),
+                has_version_data=bool(ranges or opaque or versions or inexact),
+                opaque_ranges=tuple(dict.fromkeys(opaque)),
+                inexact_versions=inexact,
+                symbol_gaps=tuple(dict.fromkeys(gaps)),
             )
         )
-    return out
+    return _merge_packages((), tuple(out))
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _severity(record: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    out: list[tuple[str, str]] = []
-    entries: list[Any] = list(record.get("severity") or [])
-    for affected in record.get("affected") or []:
+    entries: list[Any] = list(_items(record.get("severity")))
+    for affected in _items(record.get("affected")):
         if isinstance(affected, dict):
-            entries.extend(affected.get("severity") or [])
-    out.extend(
-        (str(item.get("type", "")), item["score"])
-        for item in entries
-        if isinstance(item, dict) and isinstance(item.get("score"), str)
+            entries.extend(_items(affected.get("severity")))
+    return tuple(
+        dict.fromkeys(
+            (str(item.get("type", "")), item["score"])
+            for item in entries
+            if isinstance(item, dict) and isinstance(item.get("score"), str)
+        )
     )
-    return tuple(dict.fromkeys(out))
+
+
+def _first_line(value: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    for line in value.strip().splitlines():
+        if line.strip():
+            return line.strip()[:300]
+    return ""
 
 
 def _convert(source: str, record: Mapping[str, Any], notes: list[str]) -> Vulnerability | None:
-    if record.get("withdrawn"):
-        notes.append(f"{source}: {record.get('id')} is withdrawn, ignored")
-        return None
     packages = _pypi_entries(record, source, notes)
     if not packages:
         return None
     refs = tuple(
         r["url"]
-        for r in record.get("references") or []
+        for r in _items(record.get("references"))
         if isinstance(r, dict) and isinstance(r.get("url"), str)
     )
     specific = record.get("database_specific")
     label = None
     if isinstance(specific, dict) and isinstance(specific.get("severity"), str):
         label = specific["severity"]
-    summary = record.get("summary") or record.get("details") or ""
+    published = record.get("published")
+    modified = record.get("modified")
     return Vulnerability(
         id=str(record["id"]),
         aliases=_text_list(record.get("aliases")),
-        summary=str(summary).strip().splitlines()[0][:300] if summary else "",
-        packages=tuple(packages),
+        summary=_first_line(record.get("summary")) or _first_line(record.get("details")),
+        packages=packages,
         severity=_severity(record),
         severity_label=label,
         references=refs,
         sources=(source,),
-        published=str(record["published"]) if record.get("published") else None,
-        modified=str(record["modified"]) if record.get("modified") else None,
+        published=published if isinstance(published, str) else None,
+        modified=modified if isinstance(modified, str) else None,
     )
 
 
@@ -428,12 +533,10 @@ def _merge_packages(
     first: tuple[AffectedPackage, ...], second: tuple[AffectedPackage, ...]
 ) -> tuple[AffectedPackage, ...]:
     merged: dict[str, AffectedPackage] = {}
-    order: list[str] = []
     for package in (*first, *second):
         current = merged.get(package.key)
         if current is None:
             merged[package.key] = package
-            order.append(package.key)
             continue
         merged[package.key] = replace(
             current,
@@ -442,8 +545,11 @@ def _merge_packages(
             symbols=tuple(dict.fromkeys((*current.symbols, *package.symbols))),
             candidates=tuple(dict.fromkeys((*current.candidates, *package.candidates))),
             has_version_data=current.has_version_data or package.has_version_data,
+            opaque_ranges=tuple(dict.fromkeys((*current.opaque_ranges, *package.opaque_ranges))),
+            inexact_versions=current.inexact_versions or package.inexact_versions,
+            symbol_gaps=tuple(dict.fromkeys((*current.symbol_gaps, *package.symbol_gaps))),
         )
-    return tuple(merged[k] for k in order)
+    return tuple(merged.values())
 
 
 def _unique(
@@ -460,9 +566,16 @@ def _unique(
 
 
 def _merge(raw: list[tuple[str, dict[str, Any]]], notes: list[str]) -> list[Vulnerability]:
+    withdrawn: set[str] = set()
+    for source, record in raw:
+        if record.get("withdrawn"):
+            withdrawn.add(str(record["id"]))
+            notes.append(f"{source}: {record['id']} is withdrawn, ignored")
     by_id: dict[str, Vulnerability] = {}
     alias_of: dict[str, str] = {}
     for source, record in raw:
+        if str(record["id"]) in withdrawn:
+            continue
         vuln = _convert(source, record, notes)
         if vuln is None:
             continue
@@ -488,6 +601,8 @@ def _merge(raw: list[tuple[str, dict[str, Any]]], notes: list[str]) -> list[Vuln
             severity_label=base.severity_label or vuln.severity_label,
             references=tuple(dict.fromkeys((*base.references, *vuln.references))),
             sources=(*base.sources, *vuln.sources),
+            published=base.published or vuln.published,
+            modified=base.modified or vuln.modified,
         )
         for alias in vuln.aliases:
             alias_of.setdefault(alias, target)

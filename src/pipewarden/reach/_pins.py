@@ -1,10 +1,10 @@
 """Version pins from requirements files and lock files (when code is not installed).
 
 Each reader returns :class:`Pin` records; a pin without an exact ``==``
-version keeps ``version=None`` (the version in use is then unknown, so a
-version range can never clear it). Readers are strict about size and lenient
-about content: a line they do not understand is skipped with a note, never
-guessed.
+version (a range, a wildcard, a ``name @ URL`` reference) keeps
+``version=None`` (the version in use is then unknown, so a version range can
+never clear it). Readers are strict about size and lenient about content: a
+line they do not understand is skipped with a note, never guessed.
 """
 
 from __future__ import annotations
@@ -75,17 +75,19 @@ def _requirements(path: str, text: str, notes: list[str]) -> list[Pin]:
             continue
         if content.startswith("-"):
             continue  # options, -r/-c includes (read separately when present), -e
-        if "://" in content or content.startswith((".", "/")):
-            notes.append(f"{path}:{lineno}: not a named requirement, skipped")
-            continue
         # --hash options trail the requirement on the same logical line.
         content = content.split(" --", 1)[0].strip()
+        if content.startswith((".", "/")):
+            notes.append(f"{path}:{lineno}: not a named requirement, skipped")
+            continue
         try:
             req = Requirement(content)
         except InvalidRequirement:
-            notes.append(f"{path}:{lineno}: cannot parse requirement, skipped")
+            what = "not a named requirement" if "://" in content else "cannot parse requirement"
+            notes.append(f"{path}:{lineno}: {what}, skipped")
             continue
-        version = _exact(req)
+        # ``name @ URL`` names the package but not its version.
+        version = None if req.url else _exact(req)
         pins.append(Pin(req.name, canonicalize_name(req.name), version, f"{path}:{lineno}"))
     return pins
 
