@@ -5,11 +5,14 @@ Sources, all of which are used together:
 * ``--entry MODULE[:ATTR]`` given by the user;
 * ``console_scripts`` / ``gui_scripts`` of the application's own
   distributions (installed distributions no other installed distribution
-  requires, when the artifact has no loose application code);
+  requires, when the artifact has no loose application code), and the
+  ``[project.scripts]`` / ``[project.gui-scripts]`` (or Poetry's
+  ``[tool.poetry.scripts]``) of a ``pyproject.toml`` at the artifact's root;
 * ``__main__`` modules of the application;
 * AWS Lambda handlers named by a SAM or CloudFormation template in the
   artifact (``template.yaml`` and friends) or given with ``--template``; a
-  function's ``CodeUri`` directory becomes an import root; without a
+  function's ``CodeUri`` (SAM) or local ``Code`` path (``aws cloudformation
+  package``) directory becomes an import root; without a
   template, ``lambda_function.lambda_handler`` (the console's default) when
   present;
 * WSGI/ASGI application objects: module-level ``application`` or ``app`` in
@@ -40,6 +43,8 @@ _TEMPLATE_NAMES: Final = re.compile(
     re.IGNORECASE,
 )
 _MAX_TEMPLATE_BYTES: Final = 20 * 1024 * 1024
+_MAX_PYPROJECT_BYTES: Final = 1024 * 1024
+_MAX_ENTRY_TEXT: Final = 300
 _DOTTED: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _APP_NAMES: Final = ("application", "app")
 
@@ -60,9 +65,17 @@ class EntryPoint:
 
 def parse_entry(text: str) -> EntryPoint:
     """``MODULE`` or ``MODULE:FUNCTION`` (``MODULE:obj.method`` allowed)."""
-    module, _, attr = text.strip().partition(":")
-    if not _DOTTED.match(module) or (attr and not _DOTTED.match(attr)):
-        raise ConfigError(f"--entry {text!r}: expected MODULE or MODULE:FUNCTION")
+    module, colon, attr = text.strip().partition(":")
+    if (
+        len(text) > _MAX_ENTRY_TEXT
+        or not _DOTTED.match(module)
+        or (colon and not _DOTTED.match(attr))
+    ):
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise ConfigError(
+            f"--entry {shown!r}: expected MODULE or MODULE:FUNCTION "
+            "(dotted Python names, e.g. app.handlers:lambda_handler)"
+        )
     return EntryPoint("explicit", module, attr or None, "--entry")
 
 
@@ -89,6 +102,7 @@ def discover_entries(
     loose = [m for m in app_modules if not _is_test(m.name)]
     installed = [d for d in artifact.distributions if d.installed]
     required = {r for d in installed for r in (d.requires or ())}
+    entries += _pyproject_entries(artifact, notes)
     for dist in installed:
         if dist.key in required or not dist.console_scripts:
             continue
@@ -129,6 +143,42 @@ def discover_entries(
     for entry in entries:
         unique.setdefault((entry.kind, entry.module, entry.attr), entry)
     return list(unique.values())
+
+
+def _pyproject_entries(artifact: Artifact, notes: list[str]) -> list[EntryPoint]:
+    """Scripts declared by a ``pyproject.toml`` at the artifact's root."""
+    import tomllib
+
+    if "pyproject.toml" not in artifact.files:
+        return []
+    try:
+        text = artifact.read("pyproject.toml", limit=_MAX_PYPROJECT_BYTES).decode("utf-8")
+        document = tomllib.loads(text)
+    except (InputError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        notes.append(f"pyproject.toml not read: {exc}")
+        return []
+    project = document.get("project")
+    tool = document.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    tables: list[tuple[str, Any]] = []
+    if isinstance(project, dict):
+        tables += [("project.scripts", project.get("scripts"))]
+        tables += [("project.gui-scripts", project.get("gui-scripts"))]
+    if isinstance(poetry, dict):
+        tables += [("tool.poetry.scripts", poetry.get("scripts"))]
+    out: list[EntryPoint] = []
+    for table, scripts in tables:
+        if not isinstance(scripts, dict):
+            continue
+        for name, value in scripts.items():
+            if isinstance(value, dict):  # Poetry's {reference = "...", type = "file"} form
+                value = value.get("reference") if value.get("type") != "file" else None
+            target = _script_target(value) if isinstance(value, str) else None
+            if target is None:
+                notes.append(f"pyproject.toml: [{table}] {name}: not a module:function reference")
+                continue
+            out.append(EntryPoint("console-script", target[0], target[1], f"pyproject.toml:{name}"))
+    return out
 
 
 def _is_test(name: str) -> bool:
@@ -207,8 +257,10 @@ def _handlers(
         props = resource.get("Properties")
         if not isinstance(props, dict):
             continue
-        handler = props.get("Handler", function_globals.get("Handler"))
-        runtime = props.get("Runtime", function_globals.get("Runtime"))
+        # SAM's Globals apply to AWS::Serverless::Function resources only.
+        defaults = function_globals if rtype == "AWS::Serverless::Function" else {}
+        handler = props.get("Handler", defaults.get("Handler"))
+        runtime = props.get("Runtime", defaults.get("Runtime"))
         if isinstance(runtime, str) and not runtime.startswith("python"):
             continue
         if props.get("PackageType") == "Image":
@@ -222,7 +274,9 @@ def _handlers(
         if not _DOTTED.match(module) or not function.isidentifier():
             notes.append(f"{source}: {logical}: handler {handler!r} is not module.function")
             continue
-        code_uri = props.get("CodeUri", function_globals.get("CodeUri"))
+        code_uri = props.get("CodeUri", defaults.get("CodeUri"))
+        if rtype == "AWS::Lambda::Function":
+            code_uri = props.get("Code")  # a local path before `aws cloudformation package`
         if isinstance(code_uri, str) and "://" not in code_uri:
             root = posixpath.normpath(posixpath.join(directory, code_uri))
             if root in (".", ""):

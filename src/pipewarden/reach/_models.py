@@ -86,7 +86,7 @@ def _getattr(s: Solver, args: Args, kwargs: Kwargs, line: int) -> set[Value]:
             out |= s.attr_load(objs, name)
         return out
     for obj in objs:
-        out |= s.all_attributes(obj)
+        out |= s.all_attributes(obj, "getattr with a computed name")
     return out
 
 
@@ -219,17 +219,50 @@ def _import_names(
     prefixes = _prefixes(names)
     if prefixes is not None:
         out = set()
-        for prefix in prefixes:
-            candidates = s.artifact.module_names(prefix)
-            if not candidates or len(candidates) > 5000:
-                s.note_site(s.cur, line, "import", f"{what} of a computed name starting {prefix!r}")
+        for text in prefixes:
+            prefix = _absolute_prefix(s, text)
+            if prefix is None:
+                s.note_site(s.cur, line, "import", f"{what} of a computed name starting {text!r}")
                 continue
+            candidates = s.artifact.module_names(prefix)
+            if not candidates and not _outside_code(s, prefix):
+                # Only standard-library modules (or none) have such names: nothing of the
+                # artifact runs, and an import error is no path to vulnerable code.
+                out.add(("X", "?"))
+                continue
+            if not candidates or len(candidates) > 5000:
+                s.note_site(s.cur, line, "import", f"{what} of a computed name starting {text!r}")
+                continue
+            feature = f"{what} of a computed name starting {text!r}"
             for name in candidates:
-                s.import_module(name, potential=True, kind="dynamic-import")
-                out.add(("D", ("M", name)))
+                s.import_module(name, potential=True, kind="dynamic-import", detail=feature)
+                out.add(("D", ("M", name), feature))
         return out
     s.note_site(s.cur, line, "import", f"{what} of a computed module name")
     return {_U}
+
+
+def _absolute_prefix(s: Solver, prefix: str) -> str | None:
+    """A relative prefix (``".plugins."``) made absolute from the current package."""
+    if not prefix.startswith("."):
+        return prefix
+    rest = prefix.lstrip(".")
+    package = s.resolve_relative(None, len(prefix) - len(rest))
+    return f"{package}.{rest}" if package else None
+
+
+def _outside_code(s: Solver, prefix: str) -> bool:
+    """Whether a module whose name starts with ``prefix`` may exist outside both the artifact
+    and the standard library: a pinned package whose code is not in the artifact, or one
+    the AWS Lambda runtime provides."""
+    from pipewarden.reach._solver import _ENV_PACKAGES, is_stdlib
+
+    top, dot, _ = prefix.partition(".")
+    outside = {t for d in s.artifact.distributions if not d.installed for t in d.top_level}
+    outside |= set(_ENV_PACKAGES)
+    if dot:
+        return not is_stdlib(top) and top in outside
+    return any(name.startswith(top) for name in outside)
 
 
 def _import_module(s: Solver, args: Args, kwargs: Kwargs, line: int) -> set[Value]:
@@ -544,6 +577,13 @@ def _run_main(s: Solver, args: Args, kwargs: Kwargs, line: int) -> set[Value]:
     return set()
 
 
+def _blind(s: Solver, args: Args, kwargs: Kwargs, line: int) -> set[Value]:
+    """An entry point whose code the analysis cannot see: anything may run."""
+    for text in _strings(args[0][0] if args else None) or ("an entry point cannot be read",):
+        s.note_site(s.cur, line, "entry", text)
+    return set()
+
+
 def _escape_all(s: Solver, args: Args, kwargs: Kwargs, line: int) -> set[Value]:
     s.escape_args(args, kwargs, line)
     return set()
@@ -553,6 +593,7 @@ MODELS: Final[dict[str, Model]] = {
     "pipewarden.entry": _entry,
     "pipewarden.run_main": _run_main,
     "pipewarden.escape": _escape_all,
+    "pipewarden.blind": _blind,
     "builtins.getattr": _getattr,
     "builtins.setattr": _setattr,
     "builtins.delattr": _nothing,

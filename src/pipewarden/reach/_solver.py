@@ -14,9 +14,12 @@ changes. Abstract values are small tuples:
 ``U``      unknown: any object at all
 ``S``/``P`` a string constant / a string with a known prefix
 ``K``      a container (list, dict, set, tuple, generator); ``KM`` its method
-``D``      a value obtained through a dynamic feature (getattr with a
-           computed name, globals() indexing, ...): calls through it are
-           *dynamic* edges
+``D``      a value obtained through a dynamic feature (an import of a name
+           with a known prefix, a registry lookup keyed by run-time data):
+           calls through it are potential edges naming the feature
+``DA``     any attribute of a module, class or instance, read with a
+           computed name (``getattr``, ``globals()[...]``, ``vars()``,
+           ``sys.modules``): calling it may call any callable the target holds
 =========  ==========================================================
 
 Edges of the call graph are *concrete* (a resolved call, import or
@@ -37,7 +40,15 @@ Soundness rules (each is an over-approximation):
   every class whose instances escaped;
 * a class with a base from outside the artifact (other than ``object``, the
   exception hierarchy and similar inert bases) has every method potentially
-  called once instantiated: the base may call any of them.
+  called once instantiated: the base may call any of them;
+* a name computed at run time reaches every candidate: an attribute read with
+  a computed name, every callable its target holds (module globals, class and
+  instance attributes, also those bound later); an import of a name with a
+  known prefix, every module with that prefix; a lookup keyed by run-time data
+  in a registry that decorators fill, every registered function.
+
+Potential edges through a dynamic feature carry its name (``Edge.detail``), so
+an ``unknown`` verdict says which feature, and where, leaves the analysis blind.
 """
 
 from __future__ import annotations
@@ -61,6 +72,7 @@ from pipewarden.reach._ir import (
     KEYWORDS,
     KIND,
     LINE,
+    MAX_STRING,
     NAME,
     PARAMS,
     PARENT,
@@ -210,6 +222,8 @@ class Edge:
     line: int
     kind: str
     potential: bool
+    detail: str = ""
+    """For an edge through a dynamic feature: which one (``getattr with a computed name``)."""
 
 
 class Solver:
@@ -273,6 +287,14 @@ class Solver:
         self._lookup_cache: dict[tuple[int, str], tuple[Any, Any, bool]] = {}
         self._depth = 0
         self.evaluations = 0
+        self._attr_names: dict[int, set[str]] = {}
+        """Attribute names stored per class (and class body), for computed attribute reads."""
+        self._dynamic_owners: dict[int, Node] = {}
+        """Classes whose attributes are read with a computed name: the node that reads them."""
+        self._star_globals: dict[str, set[str]] = {}
+        """Module globals bound by ``from ... import *``."""
+        self.registered: set[int] = set()
+        """Functions and classes handed to a decorator other than the builtin ones."""
 
     # -- modules ------------------------------------------------------------------
 
@@ -469,6 +491,14 @@ class Solver:
             self._attr_version[name] = self._attr_version.get(name, 0) + 1
             for reader in self.readers.get(("an", name), ()):
                 self.enqueue(reader)
+            owner = key[1]
+            names = self._attr_names.get(owner)
+            if names is None:
+                self._attr_names[owner] = {name}
+            else:
+                names.add(name)
+            if owner in self._dynamic_owners:
+                self._escape_attribute_values(owner, new)
         elif kind == "aw":
             self._wild_version += 1
             for reader in self.readers.get(("an*",), ()):
@@ -477,6 +507,8 @@ class Solver:
             self.enqueue(reader)
         if kind == "e" and key[1] in self.escaped_sites:
             self.escape(new, self.cur_line)
+        elif kind == "g" and key[1] in self.escaped_mods:
+            self._escape_module_values(key[1], new, self.cur_line)
         elif kind == "b":
             self._mro_version += 1
             affected = self._mro_users.pop(key[1], set()) | {key[1]}
@@ -499,7 +531,9 @@ class Solver:
 
     # -- graph --------------------------------------------------------------------
 
-    def add_edge(self, src: Node, dst: Node, line: int, kind: str, potential: bool) -> bool:
+    def add_edge(
+        self, src: Node, dst: Node, line: int, kind: str, potential: bool, detail: str = ""
+    ) -> bool:
         """Record an edge; True when ``dst`` is a scope reached for the first time."""
         if self.passive:
             return False
@@ -509,7 +543,7 @@ class Solver:
             self.edges[src] = out
         old = out.get(dst)
         if old is None or (old.potential and not potential):
-            out[dst] = Edge(line, kind, potential)
+            out[dst] = Edge(line, kind, potential, detail if potential else "")
         if isinstance(dst, int) and dst not in self.reached:
             self.reached.add(dst)
             self._setup_scope(dst)
@@ -517,8 +551,8 @@ class Solver:
             return True
         return False
 
-    def reach(self, dst: Node, line: int, kind: str, potential: bool) -> bool:
-        return self.add_edge(self.cur_node, dst, line, kind, potential)
+    def reach(self, dst: Node, line: int, kind: str, potential: bool, detail: str = "") -> bool:
+        return self.add_edge(self.cur_node, dst, line, kind, potential, detail)
 
     def _setup_scope(self, fid: int) -> None:
         mod, rec = self.scopes[fid]
@@ -532,13 +566,20 @@ class Solver:
             self.note_site(fid, 0, "unparseable", f"cannot analyse {mod.name}: {mod.ir[4]}")
 
     def reach_unknown(
-        self, fid: int, line: int, kind: str, src: Node | None = None, *, potential: bool = True
+        self,
+        fid: int,
+        line: int,
+        kind: str,
+        src: Node | None = None,
+        *,
+        potential: bool = True,
+        detail: str = "",
     ) -> None:
         """``fid`` may be called by code outside the analysis, with any arguments."""
         if src is None:
-            self.reach(fid, line, kind, potential)
+            self.reach(fid, line, kind, potential, detail)
         else:
-            self.add_edge(src, fid, line, kind, potential)
+            self.add_edge(src, fid, line, kind, potential, detail)
         if fid in self.unknown_called or self.passive:
             return
         self.unknown_called.add(fid)
@@ -855,7 +896,28 @@ class Solver:
                     out.add(U)
                 elif kind == "D":
                     out.add(value)
+                elif kind in ("S", "P") and i == 0 and dunder in _STRING_BUILDERS:
+                    out |= self._concatenate(value, dunder, operands[1:])
         return out
+
+    def _concatenate(
+        self, left: Value, dunder: str, rest: list[set[Value] | frozenset[Value]]
+    ) -> set[Value]:
+        """``"text" + x`` (exactly, when both sides are a few constants) and ``"text %s" % x``:
+        otherwise a string that starts with the same text."""
+        if "mod" in dunder:
+            return {("P", left[1].split("%", 1)[0])}
+        right = rest[0] if rest else _EMPTY
+        if (
+            left[0] == "S"
+            and right
+            and len(right) <= _MAX_CONCATENATIONS
+            and all(v[0] == "S" and len(left[1]) + len(v[1]) <= MAX_STRING for v in right)
+        ):
+            return {("S", left[1] + v[1]) for v in right}
+        if left[0] == "S" and not right:
+            return set()  # not known yet: evaluated again when the right side gets values
+        return {("P", left[1])}
 
     def ev_call(self, e: Any) -> set[Value] | frozenset[Value]:
         func = self.ev(e[1])
@@ -881,7 +943,7 @@ class Solver:
             if value[0] == "K":
                 out |= self.get(("e", value[1]))
             elif value[0] == "D":
-                out |= {_dyn(v) for v in self.dict_values((value[1],))}
+                out |= {_dyn(v, value[2]) for v in self.dict_values((value[1],))}
             else:
                 out.add(U)
         return out
@@ -948,7 +1010,7 @@ class Solver:
             elif kind == "K":
                 self.add(("e", base[1]), values)
             elif kind == "D":
-                self.attr_store((base[1],), name, {_dyn(v) for v in values})
+                self.attr_store((base[1],), name, {_dyn(v, base[2]) for v in values})
             elif kind in ("U", "X", "XB", "VA"):
                 self.escape(values, self.cur_line)
 
@@ -995,7 +1057,7 @@ class Solver:
                 else:
                     self.wild_store(base[1], values)
             elif kind == "D":
-                self.sub_store((base[1],), index, {_dyn(v) for v in values})
+                self.sub_store((base[1],), index, {_dyn(v, base[2]) for v in values})
             elif kind in ("U", "X", "XB"):
                 self.escape(values, self.cur_line)
 
@@ -1035,17 +1097,21 @@ class Solver:
                 elif name in _CONTAINER_METHODS:
                     out.add(("KM", base[1], name))
             elif kind == "D":
-                out |= {_dyn(v) for v in self.attr_load((base[1],), name)}
+                out |= {_dyn(v, base[2]) for v in self.attr_load((base[1],), name)}
             elif kind == "DW":
                 out.add(U)
+                out.add(base)  # see DA below
                 self.hub_access(name)
             elif kind == "DA":
+                # An attribute of any value the target holds: calling it may call any of
+                # their methods, which calling the summary value itself covers.
                 out.add(U)
+                out.add(base)
                 self.hub_access(name)
                 if base[1][0] == "SM":
                     for modname, mod in list(self.mods.items()):
                         if mod.base in self.reached and name in mod.global_names:
-                            out |= {_dyn(v) for v in self.get(("g", modname, name))}
+                            out |= {_dyn(v, base[2]) for v in self.get(("g", modname, name))}
             elif kind == "SM":
                 out.add(("SMM", name))
             elif kind == "EP":
@@ -1309,7 +1375,7 @@ class Solver:
                     out.add(value)
             else:  # D
                 inner = self._bind_instance_uncached(cls, value[1], inst, name, call_properties)
-                out |= {_dyn(v) for v in inner}
+                out |= {_dyn(v, value[2]) for v in inner}
         return out
 
     def _bind_instance_uncached(
@@ -1450,7 +1516,7 @@ class Solver:
         for base in tuple(bases):
             kind = base[0]
             if kind == "K":
-                out |= self.get(("e", base[1]))
+                out |= self.dispatch(self.get(("e", base[1])), index)
             elif kind == "I":
                 found = self.lookup_method(base[1], "__getitem__")
                 if found:
@@ -1477,7 +1543,12 @@ class Solver:
             elif kind == "VA":
                 out |= self.vars_lookup(base[1], index)
             elif kind == "D":
-                out |= {_dyn(v) for v in self.subscript((base[1],), index)}
+                out |= {_dyn(v, base[2]) for v in self.subscript((base[1],), index)}
+            elif kind in ("DA", "DW"):
+                out.add(U)
+                out.add(base)  # an element of any value it holds: see attr_load
+            elif kind == "EP":
+                out.add(base)
             elif kind in ("U", "XB"):
                 out.add(U)
         return out
@@ -1490,6 +1561,19 @@ class Solver:
         names = [i[1] for i in index if i[0] == "S"]
         if names and len(names) == len(index):
             return {self.module_value(name) for name in names}
+        if all(i[0] in ("S", "P") and i[1] for i in index):
+            # Keys with known beginnings: the imported modules whose names start so.
+            out: set[Value] = set()
+            for key in index:
+                if key[0] == "S":
+                    out.add(self.module_value(key[1]))
+                    continue
+                feature = f"sys.modules indexed with a computed key starting {key[1]!r}"
+                candidates = self.artifact.module_names(key[1])
+                if len(candidates) > _MAX_PREFIX_MODULES:
+                    return self.any_module()
+                out |= {("D", ("M", name), feature) for name in candidates}
+            return out
         self.note_site(
             self.cur, self.cur_line, "sys.modules", "reads sys.modules with a computed key"
         )
@@ -1497,7 +1581,7 @@ class Solver:
 
     def any_module(self) -> set[Value]:
         """A module read from ``sys.modules`` with a computed key: any imported module."""
-        return {("DA", ("SM",))}
+        return {("DA", ("SM",), "sys.modules indexed with a computed key")}
 
     def globals_lookup(self, modname: str, index: Iterable[Value]) -> set[Value]:
         index = list(index)
@@ -1510,11 +1594,11 @@ class Solver:
                 out |= self.get(("g", modname, name))
             return out
         self.note_site(self.cur, self.cur_line, "globals", "reads globals() with a computed key")
-        return {("DA", ("M", modname))}
+        return {("DA", ("M", modname), "globals() indexed with a computed key")}
 
     def locals_lookup(self, fid: int) -> set[Value]:
         self.note_site(self.cur, self.cur_line, "locals", "reads locals() with a computed key")
-        return {("DA", ("LC", fid))}
+        return {("DA", ("LC", fid), "locals() indexed with a computed key")}
 
     def vars_lookup(self, target: Value, index: Iterable[Value]) -> set[Value]:
         index = list(index)
@@ -1526,20 +1610,38 @@ class Solver:
             for name in names:
                 out |= self.attr_load((target,), name)
             return out
-        return self.all_attributes(target)
+        return self.all_attributes(target, "vars() or __dict__ indexed with a computed key")
 
-    def all_attributes(self, target: Value) -> set[Value]:
-        """Any attribute of ``target`` (a computed getattr): one summary value."""
+    def all_attributes(self, target: Value, feature: str) -> set[Value]:
+        """Any attribute of ``target`` (a computed getattr): one summary value naming the
+        dynamic ``feature`` that reads it."""
         if target[0] == "D":
-            return self.all_attributes(target[1])
+            return self.all_attributes(target[1], feature)
         if target[0] in ("M", "I", "C", "LC"):
-            return {("DA", target)}
+            return {("DA", target, feature)}
         if target[0] == "DA" and target[1][0] == "SM":
             self.note_site(
                 self.cur, self.cur_line, "import", "any attribute of any imported module"
             )
         self.hub_access("*")
         return {U}
+
+    def dispatch(
+        self, values: set[Value] | frozenset[Value], index: Iterable[Value]
+    ) -> set[Value] | frozenset[Value]:
+        """Elements of a container read under ``index``. When the key is run-time data (not
+        a string constant or a class), the functions and classes among them that a
+        decorator was given come out of a registry (``@route("/path")``, ``@register``):
+        which one runs depends on that data, so calls through them are potential edges
+        naming the lookup. Plain tables (``{"http": HTTPConnectionPool}``) stay precise."""
+        if all(i[0] in ("S", "C") for i in index):
+            return values
+        registered = self.registered
+        if not any(v[0] in _REGISTERED and v[1] in registered for v in values):
+            return values
+        return {
+            _dyn(v, _REGISTRY) if v[0] in _REGISTERED and v[1] in registered else v for v in values
+        }
 
     def dynamic_members(self, target: Value) -> set[Value]:
         """The callables among the locals of a function (``locals()[computed]``)."""
@@ -1583,7 +1685,10 @@ class Solver:
             elif kind == "C":
                 out.add(("I", value[1]))
             elif kind == "D":
-                out |= {_dyn(v) for v in self.iterate((value[1],))}
+                out |= {_dyn(v, value[2]) for v in self.iterate((value[1],))}
+            elif kind in ("DA", "DW"):
+                out.add(U)
+                out.add(value)  # an element of any value it holds: see attr_load
             elif kind == "SM":
                 out.add(U)
             elif kind in ("S", "P"):
@@ -1603,13 +1708,15 @@ class Solver:
         kwargs: list[tuple[str | None, set[Value] | frozenset[Value]]],
         line: int,
         potential: bool,
+        *,
+        detail: str = "",
     ) -> set[Value]:
         self._depth += 1
         try:
             if self._depth > _MAX_EVAL_DEPTH:
                 self.escape_args(args, kwargs, line)
                 return {U}
-            return self._call(funcs, args, kwargs, line, potential)
+            return self._call(funcs, args, kwargs, line, potential, detail)
         finally:
             self._depth -= 1
 
@@ -1620,21 +1727,22 @@ class Solver:
         kwargs: list[tuple[str | None, set[Value] | frozenset[Value]]],
         line: int,
         potential: bool,
+        detail: str = "",
     ) -> set[Value]:
         out: set[Value] = set()
         for func in list(funcs):
             kind = func[0]
             if kind in ("F", "SF"):
-                out |= self.call_function(func[1], args, kwargs, line, False, potential)
+                out |= self.call_function(func[1], args, kwargs, line, False, potential, detail)
             elif kind in ("BM", "CM"):
-                out |= self.call_function(func[1], args, kwargs, line, True, potential)
+                out |= self.call_function(func[1], args, kwargs, line, True, potential, detail)
             elif kind == "CB":
                 positional = self.param_info(func[1])[0]
                 if positional:
                     self.add(("l", func[1], positional[0]), {("C", func[2])})
-                out |= self.call_function(func[1], args, kwargs, line, True, potential)
+                out |= self.call_function(func[1], args, kwargs, line, True, potential, detail)
             elif kind == "C":
-                out |= self.instantiate(func[1], args, kwargs, line, potential)
+                out |= self.instantiate(func[1], args, kwargs, line, potential, detail)
             elif kind == "I":
                 if func[1] in self._calling:
                     continue
@@ -1642,7 +1750,7 @@ class Solver:
                 try:
                     found = self.lookup_method(func[1], "__call__")
                     if found:
-                        out |= self.call(found, args, kwargs, line, potential)
+                        out |= self.call(found, args, kwargs, line, potential, detail=detail)
                     else:
                         self.escape_args(args, kwargs, line)
                         out.add(U)
@@ -1669,16 +1777,19 @@ class Solver:
             elif kind == "KM":
                 out |= self.container_method(func[1], func[2], args, kwargs, line)
             elif kind == "D":
-                out |= {_dyn(v) for v in self.call((func[1],), args, kwargs, line, True)}
+                out |= {
+                    _dyn(v, func[2])
+                    for v in self.call((func[1],), args, kwargs, line, True, detail=func[2])
+                }
             elif kind == "DW":
                 self.escape_args(args, kwargs, line)
-                self.escape(self.get(func[1]), line, kind="dynamic")
+                self.escape(self.get(func[1]), line, kind="dynamic", detail=_STORED_BY_NAME)
                 out.add(U)
             elif kind == "DA":
                 # Any attribute of the target may be what is called: all of its callables
                 # become potential callees (with any arguments), as when it escapes.
                 self.escape_args(args, kwargs, line)
-                self.escape((func,), line, kind="dynamic")
+                self.escape((func,), line, kind="dynamic", detail=func[2])
                 out.add(U)
             elif kind == "RS":
                 for values, _ in args[:1]:
@@ -1729,12 +1840,13 @@ class Solver:
         line: int,
         bound: bool,
         potential: bool,
+        detail: str = "",
     ) -> set[Value] | frozenset[Value]:
         if not self.passive:
             key = _callable_key(args, kwargs)
             if key:
                 fid = self.clone(fid, key)
-        self.reach(fid, line, "call", potential)
+        self.reach(fid, line, "call", potential, detail)
         if self.passive:
             return self.loc.get(("r", fid), _EMPTY)
         self.bind(fid, args, kwargs, bound)
@@ -1814,8 +1926,9 @@ class Solver:
         kwargs: list[tuple[str | None, set[Value] | frozenset[Value]]],
         line: int,
         potential: bool,
+        detail: str = "",
     ) -> set[Value]:
-        self.reach(("new", cls), line, "instantiate", potential)
+        self.reach(("new", cls), line, "instantiate", potential, detail)
         if self.passive:
             return {("I", cls)}
         if cls not in self.instantiated:
@@ -1985,6 +2098,7 @@ class Solver:
             elif deco in (("X", "builtins.property"), ("X", "functools.cached_property")):
                 out |= {("R", v[1]) if v[0] == "F" else v for v in values}
             else:
+                self.registered.update(v[1] for v in values if v[0] in ("F", "C"))
                 out |= self.call((deco,), [(values, False)], [], line, False)
                 if deco[0] == "C" and self._property_class(deco[1]):
                     # A property subclass as decorator (werkzeug's cached_property): its
@@ -2012,7 +2126,9 @@ class Solver:
             return module if module else None
         return f"{package}.{module}" if module else package
 
-    def import_module(self, name: str, potential: bool = False, kind: str = "import") -> bool:
+    def import_module(
+        self, name: str, potential: bool = False, kind: str = "import", detail: str = ""
+    ) -> bool:
         """Import ``name`` and its parent packages from the current scope."""
         parts = name.split(".")
         ok = True
@@ -2023,10 +2139,10 @@ class Solver:
                 if prefix.partition(".")[0] not in _STDLIB:
                     self.absent_imports.setdefault(prefix, (self.cur_node, self.cur_line))
                     if not self.passive and self.cur_node not in ("root",):
-                        self.reach(("absent", prefix), self.cur_line, "import", potential)
+                        self.reach(("absent", prefix), self.cur_line, "import", potential, detail)
                 ok = False
                 break
-            self.reach(mod.base, self.cur_line, kind, potential)
+            self.reach(mod.base, self.cur_line, kind, potential, detail)
         return ok
 
     def module_value(self, name: str) -> Value:
@@ -2088,7 +2204,9 @@ class Solver:
 
     def star_import(self, base: str) -> None:
         mod = self.module
-        for name in self.star_names(base):
+        names = self.star_names(base)
+        self._star_globals.setdefault(mod.name, set()).update(names)
+        for name in names:
             values = self.module_attr(base, name)
             if values:
                 self.add(("g", mod.name, name), values)
@@ -2097,7 +2215,14 @@ class Solver:
         """Values an entry point designates: called by the runtime with any arguments."""
         for value in list(values):
             kind = value[0]
-            if kind in ("F", "SF", "BM", "CM", "CB"):
+            if kind == "F" and self._kind_of(value[1]) == 1:
+                # A method named through its class (MODULE:Class.method): it runs on some
+                # instance, so one exists (built with arguments the analysis cannot know).
+                _, rec = self.scopes[value[1]]
+                owner = self.fid_for(value[1], rec[PARENT])
+                self.instantiate(owner, [({U}, True)], [(None, {U})], line, False)
+                self.reach_unknown(value[1], line, "entry", potential=False)
+            elif kind in ("F", "SF", "BM", "CM", "CB"):
                 self.reach_unknown(value[1], line, "entry", potential=False)
             elif kind == "I":
                 calls = self.lookup_method(value[1], "__call__")
@@ -2140,7 +2265,9 @@ class Solver:
         for _, values in kwargs:
             self.escape(values, line)
 
-    def escape(self, values: Iterable[Value], line: int, kind: str = "escape") -> None:
+    def escape(
+        self, values: Iterable[Value], line: int, kind: str = "escape", detail: str = ""
+    ) -> None:
         if self.passive:
             return
         how = kind
@@ -2148,35 +2275,39 @@ class Solver:
         for value in list(values):
             if value in done:
                 continue
-            done.add(value)
+            if value[0] != "DA":  # each read with a computed name adds its own edges
+                done.add(value)
             kind = value[0]
             if kind in ("F", "SF", "BM", "CM", "CB", "R"):
-                self.reach_unknown(value[1], line, how)
+                self.reach_unknown(value[1], line, how, detail=detail)
             elif kind == "C":
-                self.escape_class(value[1], line)
+                self.escape_class(value[1], line, how, detail)
             elif kind == "I":
-                self.escape_instance(value[1], line)
+                self.escape_instance(value[1], line, how, detail)
             elif kind in ("K", "KM"):
                 site = value[1]
                 if site not in self.escaped_sites:
                     self.escaped_sites.add(site)
                     self.escape(self.get_silent(("e", site)), line)
             elif kind == "M":
-                self.escape_module(value[1], line)
+                self.escape_module(value[1], line, how, detail)
             elif kind == "D":
-                self.escape((value[1],), line)
+                self.escape((value[1],), line, how, detail or value[2])
             elif kind == "DW":
-                self.escape(self.get_silent(value[1]), line, how)
+                self.escape(self.get_silent(value[1]), line, how, detail or _STORED_BY_NAME)
             elif kind == "DA":
                 target = value[1]
+                feature = detail or value[2]
                 if target[0] == "I":
-                    self.escape_instance(target[1], line, how)
+                    self.escape_instance(target[1], line, how, feature)
+                    self.escape_attributes(target[1], line)
                 elif target[0] == "C":
-                    self.escape_class(target[1], line, how)
+                    self.escape_class(target[1], line, how, feature)
+                    self.escape_attributes(target[1], line)
                 elif target[0] == "M":
-                    self.escape_module(target[1], line, how)
+                    self.escape_module(target[1], line, how, feature)
                 elif target[0] == "LC":
-                    self.escape(self.dynamic_members(target), line, how)
+                    self.escape(self.dynamic_members(target), line, how, feature)
             elif kind == "SU":
                 self.escape((value[2],), line)
             elif kind == "VA":
@@ -2184,9 +2315,9 @@ class Solver:
             elif kind == "GL":
                 self.escape_module(value[1], line)
 
-    def escape_instance(self, cls: int, line: int, how: str = "escape") -> None:
+    def escape_instance(self, cls: int, line: int, how: str = "escape", detail: str = "") -> None:
         node = ("esc", cls)
-        self.reach(node, line, how, True)
+        self.reach(node, line, how, True, detail)
         if cls in self.escaped:
             return
         self.escaped.add(cls)
@@ -2212,13 +2343,46 @@ class Solver:
         for name in names:
             self._connect_hub_class(name, cls)
 
-    def escape_class(self, cls: int, line: int, how: str = "escape") -> None:
-        self.reach(("new", cls), line, how, True)
-        self.escape_instance(cls, line, how)
+    def escape_class(self, cls: int, line: int, how: str = "escape", detail: str = "") -> None:
+        self.reach(("new", cls), line, how, True, detail)
+        self.escape_instance(cls, line, how, detail)
 
-    def escape_module(self, modname: str, line: int, how: str = "escape") -> None:
+    def escape_attributes(self, cls: int, line: int) -> None:
+        """Attributes of ``cls`` and its instances are read with a computed name: every
+        callable among them (now or later) may be called, with any arguments (the edge
+        to ``("esc", cls)`` names the feature)."""
+        node = ("esc", cls)
+        order, _ = self.mro(cls)
+        for klass in order:
+            if klass in self._dynamic_owners:
+                continue
+            self._dynamic_owners[klass] = node
+            values: set[Value] = set()
+            for name in tuple(self._attr_names.get(klass, ())):
+                values |= self.get_silent(("a", klass, name))
+            self._escape_attribute_values(klass, values, line)
+
+    def _escape_attribute_values(
+        self, klass: int, values: Iterable[Value], line: int | None = None
+    ) -> None:
+        node = self._dynamic_owners[klass]
+        callables = [v for v in values if v[0] in _DYNAMIC_CALLABLE]
+        calls: set[Value] = set()
+        for value in values:
+            if value[0] == "I":
+                calls |= self.lookup_method(value[1], "__call__")
+        if not callables and not calls:
+            return
+        saved = self.cur_node
+        self.cur_node = node
+        try:
+            self.escape([*callables, *calls], self.cur_line if line is None else line)
+        finally:
+            self.cur_node = saved
+
+    def escape_module(self, modname: str, line: int, how: str = "escape", detail: str = "") -> None:
         node = ("escmod", modname)
-        self.reach(node, line, how, True)
+        self.reach(node, line, how, True, detail)
         if modname in self.escaped_mods:
             return
         self.escaped_mods.add(modname)
@@ -2226,12 +2390,16 @@ class Solver:
         if mod is None:
             return
         values: set[Value] = set()
-        for name in mod.global_names:
+        for name in mod.global_names | self._star_globals.get(modname, set()):
             values |= self.get_silent(("g", modname, name))
+        self._escape_module_values(modname, values, line)
+
+    def _escape_module_values(self, modname: str, values: Iterable[Value], line: int) -> None:
+        """Values of an escaped module's globals escape too (also when bound later)."""
         saved = self.cur_node
-        self.cur_node = node
+        self.cur_node = ("escmod", modname)
         try:
-            self.escape({v for v in values if v[0] in ("F", "C", "I")}, line)
+            self.escape([v for v in values if v[0] in ("F", "C", "I", "K")], line)
         finally:
             self.cur_node = saved
 
@@ -2323,6 +2491,8 @@ class Solver:
             "send",
         ):
             out = set(self.get(key))
+            if args and name in ("get", "pop", "__getitem__"):
+                out = set(self.dispatch(out, args[0][0]))
             if len(args) >= 2:
                 out |= args[1][0]
             return out
@@ -2445,6 +2615,7 @@ _ENTRY_NAMES: Final[dict[str, Value]] = {
     "__pw_entry__": ("X", "pipewarden.entry"),
     "__pw_main__": ("X", "pipewarden.run_main"),
     "__pw_escape__": ("X", "pipewarden.escape"),
+    "__pw_blind__": ("X", "pipewarden.blind"),
 }
 
 
@@ -2465,6 +2636,13 @@ _ABC_MODULES: Final = frozenset(
 )
 _CONSTRUCTION: Final = frozenset({"__init__", "__new__", "__init_subclass__", "__class_getitem__"})
 _CALLABLE: Final = frozenset({"F", "BM", "SF", "CM", "CB", "C", "I", "R"})
+_DYNAMIC_CALLABLE: Final = frozenset({"F", "BM", "SF", "CM", "CB", "C", "R", "D"})
+_STORED_BY_NAME: Final = "an attribute stored under a computed name (setattr)"
+_REGISTRY: Final = "a registry lookup keyed by run-time data"
+_STRING_BUILDERS: Final = frozenset({"__add__", "__iadd__", "__mod__", "__imod__"})
+_MAX_CONCATENATIONS: Final = 8
+_MAX_PREFIX_MODULES: Final = 200
+_REGISTERED: Final = frozenset({"F", "BM", "SF", "CM", "CB", "C"})
 
 
 def _callable_key(
@@ -2484,8 +2662,10 @@ def _callable_key(
 _CLONE_KINDS: Final = frozenset({"F", "BM", "SF", "CM", "CB", "R", "C"})
 
 
-def _dyn(value: Value) -> Value:
-    return value if value[0] == "D" else ("D", value)
+def _dyn(value: Value, feature: str) -> Value:
+    """``value`` as obtained through the dynamic feature ``feature`` (calls through it are
+    potential edges that name the feature)."""
+    return value if value[0] == "D" else ("D", value, feature)
 
 
 def _count(values: set[Value], tag: str) -> int:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from pipewarden.errors import InputError
+from pipewarden.errors import ConfigError, InputError
 from pipewarden.model.values import JsonValue
 from pipewarden.reach._artifact import Artifact, Distribution, load_artifact
 from pipewarden.reach._cache import IRCache, default_cache_dir
@@ -137,6 +137,8 @@ def analyze(
     a fixed hash seed, unless this one already has it, so the same inputs always
     give the same report.
     """
+    for entry in entries:
+        parse_entry(entry)  # a bad --entry is a usage error before any work starts
     kwargs: dict[str, Any] = {
         "entries": tuple(entries),
         "templates": tuple(templates),
@@ -329,9 +331,13 @@ def _seed(
     if entries:
         for entry in entries:
             module = entry.module
-            if artifact.find_module(module) is None:
-                notes.append(f"entry point {entry.text}: module {module} is not in the artifact")
             lines = [f"import {module}"]
+            problem = _entry_problem(solver, entry)
+            if problem is not None:
+                if entry.kind == "explicit":
+                    raise ConfigError(f"--entry {entry.text}: {problem}")
+                notes.append(f"entry point {entry.text} ({entry.source}): {problem}")
+                lines.append(f"__pw_blind__({f'entry point {entry.text}: {problem}'!r})")
             if entry.attr:
                 lines.append(f"__pw_entry__({module}.{entry.attr})")
             if entry.kind in ("main", "explicit") and not entry.attr:
@@ -363,6 +369,25 @@ def _seed(
                 solver.cur_node = _ROOT
                 solver.instantiate(fid, [({("U",)}, True)], [(None, {("U",)})], rec[LINE], False)
     return True
+
+
+def _entry_problem(solver: Solver, entry: EntryPoint) -> str | None:
+    """Why the code an entry point names cannot be analysed (None when it can)."""
+    mod = solver.load_module(entry.module)
+    if mod is None:
+        return f"module {entry.module} is not in the artifact"
+    if mod.kind == "ext":
+        return f"module {entry.module} is compiled code"
+    if not entry.attr or mod.kind != "py":
+        return None
+    first = entry.attr.partition(".")[0]
+    if first in mod.global_names or "__getattr__" in mod.global_names:
+        return None
+    if any(fact[0] == "f" and any(n == "*" for n, _ in fact[3]) for fact in mod.ir[1][0][FACTS]):
+        return None  # a star import may bind it
+    if solver.artifact.find_module(f"{entry.module}.{first}") is not None:
+        return None
+    return f"module {entry.module} defines no {first}"
 
 
 def _wildcards(solver: Solver, graph: _Graph) -> list[tuple[Any, int, str, str]]:
@@ -438,7 +463,9 @@ def _closure(keys: Iterable[str], artifact: Artifact) -> set[str]:
 def _frames(context: _Context, chain: list[tuple[Any, Edge | None]]) -> tuple[Frame, ...]:
     solver = context.solver
     frames: list[Frame] = []
+    incoming: Edge | None = None
     for node, edge in chain:
+        arrived, incoming = incoming, edge
         if node == _ROOT:
             continue
         if isinstance(node, int):
@@ -456,12 +483,47 @@ def _frames(context: _Context, chain: list[tuple[Any, Edge | None]]) -> tuple[Fr
             def_line = rec[LINE]
         else:
             name, file, def_line = _node_text(solver, node)
+            dynamic = _dynamic_text(solver, node) if arrived and arrived.kind == "dynamic" else None
+            if dynamic is not None:
+                # What the feature may call: any callable of a module, class or instance
+                # (the file that defines it; no single line).
+                name, file = dynamic
+                frames.append(Frame(name, file, None, _edge_text(edge)))
+                continue
         line = edge.line if edge is not None and edge.line else def_line
-        kind = None
-        if edge is not None:
-            kind = f"{edge.kind} (potential)" if edge.potential else edge.kind
-        frames.append(Frame(name, file, line, kind))
+        frames.append(Frame(name, file, line, _edge_text(edge)))
     return tuple(frames)
+
+
+def _edge_text(edge: Edge | None) -> str | None:
+    if edge is None:
+        return None
+    return f"{edge.kind} (potential)" if edge.potential else edge.kind
+
+
+def _wildcard_frames(context: _Context, wildcard: tuple[Any, int, str, str]) -> tuple[Frame, ...]:
+    """The path to an unbounded dynamic feature, its last frame at the feature's line."""
+    node, line, kind, _ = wildcard
+    frames = list(_frames(context, context.graph.path(node, concrete=False)))
+    if frames and line:
+        last = frames[-1]
+        frames[-1] = Frame(last.function, last.file, line, f"dynamic: {kind}")
+    return tuple(frames)
+
+
+def _dynamic_text(solver: Solver, node: Any) -> tuple[str, str | None] | None:
+    """A node reached through a dynamic feature, in words (what may be called), and the
+    file that defines it."""
+    if node[0] == "escmod":
+        mod = solver.mods.get(node[1])
+        file = mod.file.path if mod is not None and mod.file is not None else None
+        return f"<any function of module {node[1]}>", file
+    if node[0] in ("esc", "new"):
+        mod, _ = solver.scopes[node[1]]
+        file = mod.file.path if mod.file is not None else None
+        what = "a {} instance" if node[0] == "esc" else "class {}"
+        return f"<any method or attribute of {what.format(solver.scope_name(node[1]))}>", file
+    return None
 
 
 def _node_text(solver: Solver, node: Any) -> tuple[str, str | None, int | None]:
@@ -487,11 +549,17 @@ def _node_text(solver: Solver, node: Any) -> tuple[str, str | None, int | None]:
     return str(node), None, None
 
 
-def _potential_reason(chain: list[tuple[Any, Edge | None]]) -> str:
-    kinds = [edge.kind for _, edge in chain if edge is not None and edge.potential]
-    if not kinds:
-        return "a potential call"
-    return _POTENTIAL_WORDS.get(kinds[0], kinds[0])
+def _potential_reason(context: _Context, chain: list[tuple[Any, Edge | None]]) -> str:
+    """The first potential edge of ``chain``, in words: the dynamic feature it goes through
+    (``getattr with a computed name at app.py:12``) or the kind of gap."""
+    for node, edge in chain:
+        if edge is None or not edge.potential:
+            continue
+        words = edge.detail or _POTENTIAL_WORDS.get(edge.kind, edge.kind)
+        if isinstance(node, int) and edge.line:
+            return f"{words} at {_where(context, node, edge.line)}"
+        return words
+    return "a potential call"
 
 
 def _dist_modules(context: _Context, dist: Distribution) -> list[int]:
@@ -600,7 +668,7 @@ def _verdict(
             chain = context.graph.path(imported_any, concrete=False)
             return make(
                 Tier.UNKNOWN,
-                f"no symbol data, and {dist.name} is imported only through {_potential_reason(chain)}",
+                f"no symbol data, and {dist.name} is imported only through {_potential_reason(context, chain)}",
                 path=_frames(context, chain),
                 evidence=evidence,
             )
@@ -634,12 +702,11 @@ def _verdict(
                 path=_frames(context, chain),
                 evidence=evidence,
             )
-        return make(
-            Tier.UNKNOWN,
-            f"{_node_label(solver, hit)} may be reached through {_potential_reason(chain)}",
-            path=_frames(context, chain),
-            evidence=evidence,
-        )
+        reason = f"{_node_label(solver, hit)} may be reached through "
+        reason += _potential_reason(context, chain)
+        if wildcard is not None:
+            reason += f"; besides, {gap}"
+        return make(Tier.UNKNOWN, reason, path=_frames(context, chain), evidence=evidence)
     by_name = _by_name_hit(context, resolutions)
     if by_name is not None:
         name, chain = by_name
@@ -651,15 +718,13 @@ def _verdict(
             evidence=evidence,
         )
     if wildcard is not None or opaque is not None:
-        chain = []
-        if wildcard is not None:
-            chain = context.graph.path(wildcard[0], concrete=False)
-        return make(Tier.UNKNOWN, gap, path=_frames(context, chain), evidence=evidence)
+        frames = _wildcard_frames(context, wildcard) if wildcard is not None else ()
+        return make(Tier.UNKNOWN, gap, path=frames, evidence=evidence)
     if imported_any is not None and imported_concrete is None:
         chain = context.graph.path(imported_any, concrete=False)
         return make(
             Tier.UNKNOWN,
-            f"{dist.name} is imported only through {_potential_reason(chain)}",
+            f"{dist.name} is imported only through {_potential_reason(context, chain)}",
             path=_frames(context, chain),
             evidence=evidence,
         )
@@ -792,10 +857,12 @@ def _gap_reason(
     opaque: tuple[Any, int, str] | None,
 ) -> str:
     if wildcard is not None:
-        fid, line, _, description = wildcard
+        fid, line, kind, description = wildcard
         where = _where(context, fid, line)
         more = len(context.wildcards) - 1
         extra = f" (and {more} more such sites)" if more > 0 else ""
+        if kind in ("entry", "unparseable"):
+            return f"code the analysis cannot read runs: {description}{extra}"
         return f"a dynamic feature that could reach any code is reachable: {description} at {where}{extra}"
     if opaque is None:
         return "no dynamic feature or outside code on the way"
