@@ -35,10 +35,17 @@ def run_in_worker(artifact: Path, osv_paths: tuple[Path, ...], options: dict[str
     status, value = pickle.loads(proc.stdout)  # noqa: S301 - our own child's output
     if status == "error":
         raise value
+    if status == "crash":
+        kind, message, trace = value
+        if os.environ.get("PIPEWARDEN_DEBUG"):
+            sys.stderr.write(trace)
+        raise RuntimeError(f"the analysis failed: {kind}: {message}")
     return value
 
 
 def main() -> int:
+    import traceback
+
     from pipewarden.reach.analysis import analyze_here
 
     artifact, osv_paths, options = pickle.loads(sys.stdin.buffer.read())  # noqa: S301
@@ -46,6 +53,10 @@ def main() -> int:
         result: tuple[str, Any] = ("ok", analyze_here(artifact, osv_paths, **options))
     except Error as exc:
         result = ("error", exc)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which decides
+        # An unexpected failure goes back as text: the parent reports it in one line
+        # (and shows the traceback only in debug mode).
+        result = ("crash", (type(exc).__name__, str(exc)[:500], traceback.format_exc()))
     sys.stdout.buffer.write(pickle.dumps(result))
     sys.stdout.buffer.flush()
     return 0
