@@ -57,3 +57,46 @@ def test_function_handler_exists() -> None:
     module, _, attr = fn["Handler"].rpartition(".")
     assert callable(getattr(importlib.import_module(module), attr))
     assert fn["Runtime"] == "python3.11"
+
+
+def _statements(template: Any) -> list[dict[str, Any]]:
+    """Every statement of the handler role's inline policies, either branch of an Fn::If."""
+    out: list[dict[str, Any]] = []
+    for policy in template["Resources"]["HandlerRole"]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if "Fn::If" in statement:
+                out += [s for s in statement["Fn::If"][1:] if "Effect" in s]
+            else:
+                out.append(statement)
+    return out
+
+
+def test_handler_role_grants_exactly_what_the_alerts_call() -> None:
+    from pipewarden.collect.alerts import PERMISSIONS
+
+    template = _template()
+    actions = set()
+    for statement in _statements(template):
+        assert statement["Effect"] == "Allow"
+        found = statement["Action"]
+        actions |= {found} if isinstance(found, str) else set(found)
+    assert actions == PERMISSIONS
+    publish = next(s for s in _statements(template) if s["Action"] == "sns:Publish")
+    assert publish["Resource"] == {"Ref": "AlertTopic"}  # that topic only
+
+
+def test_function_environment_is_what_the_handler_reads() -> None:
+    import inspect
+
+    from pipewarden.drift import emit, lambda_handler
+
+    template = _template()
+    env = template["Resources"]["HandlerFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["PIPEWARDEN_SNS_TOPIC"] == {"Ref": "AlertTopic"}
+    assert env["PIPEWARDEN_SECURITY_HUB"] == {"Ref": "SecurityHub"}
+    assert template["Parameters"]["SecurityHub"]["AllowedValues"] == ["true", "false"]
+    code = inspect.getsource(emit) + inspect.getsource(lambda_handler)
+    for name in env:
+        assert f'"{name}"' in code, name
+    topic = template["Resources"]["AlertTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == "alias/aws/sns"

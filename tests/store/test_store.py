@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from pipewarden.model import Location, Result, Severity, Status
-from pipewarden.store import Store, StoreError, open_store
+from pipewarden.store import DriftRecord, Store, StoreError, WatchEntry, open_store
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -42,6 +42,9 @@ def test_migrations_from_empty_database_create_every_table(db_url: str) -> None:
         "baselines",
         "trust_entities",
         "drift_events",
+        "settings",
+        "watch_state",
+        "project_baselines",
         "alembic_version",
     } <= tables
     store.close()
@@ -172,3 +175,114 @@ def test_cli_baseline_and_drift_check_on_postgresql(db_url: str, tmp_path: Path)
     fails = [r for r in json.loads(out.getvalue())["results"] if r["status"] == "fail"]
     assert check == 1
     assert {(r["rule_id"], r["evidence"]["pointer"]) for r in fails} == {("PW901", "/roleArn")}
+
+
+def test_sealing_key_is_made_once_and_shared(db_url: str) -> None:
+    open_store(db_url).close()
+    keys: list[str] = []
+
+    def seal() -> None:
+        store = open_store(db_url, upgrade=False)
+        keys.append(store.sealer().seal("value"))
+        store.close()
+
+    threads = [threading.Thread(target=seal) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(keys) == 6
+    assert len(set(keys)) == 1
+
+
+def test_redelivered_event_is_recorded_once(db_url: str) -> None:
+    store = open_store(db_url)
+    first = store.record_drift(
+        "p", event_name="UpdatePipeline", actor="a", baseline_hash=None, current_hash=None,
+        findings=[], event_id="ev-1",
+    )  # fmt: skip
+    again = store.record_drifts(
+        [
+            DriftRecord("p", "UpdatePipeline", "a", None, None, [], "ev-1"),
+            DriftRecord("q", "UpdatePipeline", "a", None, None, [], "ev-1"),
+            DriftRecord("p", "drift-check", "", None, None, []),
+            DriftRecord("p", "drift-check", "", None, None, []),
+        ]
+    )
+    assert again[0] == first
+    assert len(set(again)) == 4
+    assert [e["event_id"] for e in store.drift_events("p")] == ["ev-1", None, None]
+    store.close()
+
+
+def test_watch_state_is_upserted_and_forgotten(db_url: str) -> None:
+    store = open_store(db_url)
+    a = WatchEntry("arn:p1", "111111111111", "eu-west-1", "p1", 1, "t1", "h1")
+    b = WatchEntry("arn:p2", "111111111111", "eu-west-1", "p2", 4, "t2", None)
+    store.update_watch([a, b])
+    store.update_watch([WatchEntry("arn:p1", "111111111111", "eu-west-1", "p1", 2, "t3", "h2")])
+    seen = store.watched("111111111111", "eu-west-1")
+    assert {k: (e.version, e.updated, e.hash) for k, e in seen.items()} == {
+        "arn:p1": (2, "t3", "h2"),
+        "arn:p2": (4, "t2", None),
+    }
+    assert store.watched("111111111111", "us-east-1") == {}
+    store.update_watch([], forget=["arn:p2"])
+    assert list(store.watched("111111111111", "eu-west-1")) == ["arn:p1"]
+    store.close()
+
+
+def test_project_baselines_newest_wins_and_secrets_are_sealed(db_url: str) -> None:
+    token = "ghp_" + "Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8"
+    state: dict[str, Any] = {
+        "name": "build",
+        "buildspec": {"origin": "file", "value": "buildspec.yml"},
+        "image": "aws/codebuild/standard:7.0",
+        "serviceRole": "arn:aws:iam::1:role/b",
+        "privilegedMode": False,
+        "environmentVariables": [{"name": "GH_TOKEN", "type": "PLAINTEXT", "value": token}],
+    }
+    store = open_store(db_url)
+    first = store.approve_projects([("arn:build", state, ["arn:p1"])], by="a", reason="one")
+    store.approve_projects(
+        [("arn:build", {**state, "privilegedMode": True}, ["arn:p1", "arn:p2"])],
+        by="b",
+        reason="two",
+    )
+    found = store.project_baselines(["arn:build", "arn:other"])
+    assert list(found) == ["arn:build"]
+    approved = found["arn:build"]
+    assert (approved.approved_by, approved.pipelines) == ("b", ("arn:p1", "arn:p2"))
+    assert approved.state["privilegedMode"] is True
+    assert approved.hash != first[0]
+    value = approved.state["environmentVariables"][0]["value"]
+    assert value.startswith("$sealed:hmac-sha256:")
+    assert token not in value
+    store.close()
+
+
+def test_keyed_hash_is_filled_in_for_a_version_stored_without_one(db_url: str) -> None:
+    store = open_store(db_url)
+    store.approve([("p", _decl(1))], by="a", reason="r")
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE pipeline_versions SET keyed_hash = NULL"))
+    assert store.baselines(["p"])["p"].keyed_hash is None
+    store.record_version("p", _decl(1))
+    assert store.baselines(["p"])["p"].keyed_hash == store.keyed_hash(_decl(1))
+    store.close()
+
+
+def test_pipeline_keys_resolve_a_bare_name(db_url: str) -> None:
+    store = open_store(db_url)
+    arns = [
+        "arn:aws:codepipeline:eu-west-1:111111111111:my_app",
+        "arn:aws:codepipeline:us-east-1:222222222222:my_app",
+        "arn:aws:codepipeline:us-east-1:222222222222:myXapp",
+    ]
+    store.approve([(a, _decl(1)) for a in arns], by="a", reason="r")
+    store.approve([("local", _decl(1))], by="a", reason="r")
+    assert store.pipeline_keys("my_app") == arns[:2]
+    assert store.pipeline_keys(arns[2]) == [arns[2]]
+    assert store.pipeline_keys("local") == ["local"]
+    assert store.pipeline_keys("nothing") == []
+    store.close()

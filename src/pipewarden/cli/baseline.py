@@ -1,8 +1,11 @@
 """``pipewarden baseline approve INPUT... --reason TEXT``: record the approved
-declaration of every pipeline in INPUT (any input kind the scanner reads).
+declaration of every pipeline in INPUT (any input kind the scanner reads), and
+the state of every CodeBuild project they run that INPUT holds (a snapshot, a
+template or a Terraform plan; get-pipeline JSON holds none).
 
 The approval (who, when, why) is appended to the store; the newest approval of
-a pipeline is its baseline for ``pipewarden drift check``.
+a pipeline or project is its baseline for ``pipewarden drift``. Secrets are
+sealed before they are stored (see :mod:`pipewarden.drift.secrets`).
 """
 
 from __future__ import annotations
@@ -69,24 +72,42 @@ def approver(args: argparse.Namespace, ctx: Context) -> str:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Approve; returns the exit code."""
-    from pipewarden.cli.drift import load_pipelines, store_url
+    from pipewarden.cli.drift import load_inventories, store_url
     from pipewarden.drift.normalise import canonical
+    from pipewarden.drift.projects import project_state, projects_used
     from pipewarden.drift.results import pipeline_key
     from pipewarden.store import open_store
 
     reason = args.reason.strip()
     if not reason:
         raise ConfigError("--reason must not be empty")
-    pipelines = load_pipelines(args.paths)
+    inventories = load_inventories(args.paths)
+    pipelines = [p for inv in inventories for p in inv.pipelines]
     if not pipelines:
         raise ConfigError("no pipeline definition found to approve")
+    used, missing = projects_used(inventories, pipeline_key)
     by = approver(args, ctx)
     store = open_store(store_url(args, ctx))
     try:
         items = [(pipeline_key(p), canonical(p)) for p in pipelines]
         hashes = store.approve(items, by=by, reason=reason)
+        projects = [
+            (key, project_state(use.project), use.pipelines) for key, use in sorted(used.items())
+        ]
+        project_hashes = store.approve_projects(projects, by=by, reason=reason)
     finally:
         store.close()
     for (key, _), digest in zip(items, hashes, strict=True):
         say(ctx.stderr, "", f"approved {key} ({digest[:12]}) by {by}")
+    for (key, _, _), digest in zip(projects, project_hashes, strict=True):
+        say(ctx.stderr, "", f"approved CodeBuild project {key} ({digest[:12]}) by {by}")
+    if missing:
+        names = sorted({name for _, name in missing})
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        say(
+            ctx.stderr,
+            "warning",
+            f"{len(names)} CodeBuild project(s) are not in the input, so their settings are "
+            f"not baselined: {shown} (approve a snapshot or template that holds them)",
+        )
     return 0

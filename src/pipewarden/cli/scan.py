@@ -15,6 +15,11 @@ Exit codes (the first that applies wins):
   exit code is still 2, so a corrupt or hostile file never lets a CI gate pass;
 * 1: an unsuppressed failing result at or above ``--fail-on`` (default high);
 * 0: otherwise (always, for the findings, with ``--fail-on none``).
+
+``--db URL`` (or ``--store``, for ``$PIPEWARDEN_DB`` else the default SQLite
+file in the user data directory) stores every result after the report is
+written, so ``pipewarden history PIPELINE`` can say when each rule changed
+state; a database that cannot be written is exit code 2.
 """
 
 from __future__ import annotations
@@ -133,8 +138,41 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="debug logging"
     )
+    _add_history_arguments(parser)
     add_scope_arguments(parser)
     parser.set_defaults(command=run)
+
+
+def _add_history_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("history").add_mutually_exclusive_group()
+    group.add_argument(
+        "--db",
+        metavar="URL",
+        help="also store the results in this database (postgresql://..., sqlite:///FILE or a "
+        "file path) for `pipewarden history`",
+    )
+    group.add_argument(
+        "--store",
+        action="store_true",
+        help="also store the results in the default database ($PIPEWARDEN_DB, else "
+        "pipewarden.db in the user data directory)",
+    )
+
+
+def _record(args: argparse.Namespace, ctx: Context, result: ScanResult) -> None:
+    """Store the results of the scan (``--db``/``--store``)."""
+    if not (args.db or args.store):
+        return
+    from pipewarden.store import open_store
+
+    store = open_store(args.db or ctx.environ.get("PIPEWARDEN_DB") or None)
+    try:
+        source = "aws" if args.aws else " ".join(str(p) for p in args.paths)
+        rows = [(r.pipeline_arn or r.pipeline, r) for r in result.results]
+        scan_id = store.record_scan("scan", source, rows)
+    finally:
+        store.close()
+    say(ctx.stderr, "", f"stored {len(rows)} result(s) as scan {scan_id}")
 
 
 def _rule_keys(values: Iterable[str]) -> list[str]:
@@ -215,6 +253,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         emit(ctx.stdout, text)
 
     imported = _asff.export(args, ctx, result)  # --to-security-hub: 2 when nothing got in
+    _record(args, ctx, result)  # --db/--store
 
     if result.crashes:
         return 3

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from pipewarden.drift.diff import WEAKENING, Change, classify
 from pipewarden.drift.normalise import canonical
+from pipewarden.drift.secrets import display, is_sealed
 from pipewarden.engine import ScanResult
 from pipewarden.model import Finding, Location, Pipeline, Result, Severity, Status
 from pipewarden.model.values import mask
@@ -30,6 +31,7 @@ __all__ = [
     "drift_result",
     "pipeline_key",
     "pipeline_results",
+    "results_for",
 ]
 
 META_901: Final = RuleMeta(
@@ -75,10 +77,15 @@ def pipeline_key(pipeline: Pipeline) -> str:
 
 
 def _masked(value: Any) -> Any:
-    """``value`` with every string under a secret-looking key masked."""
+    """``value`` with sealed secrets shown as such and every other string under a
+    secret-looking key masked."""
+    if is_sealed(value):
+        return display(value)
     if isinstance(value, Mapping):
         return {
-            k: mask(v) if isinstance(v, str) and _SECRET_KEY.search(str(k)) else _masked(v)
+            k: mask(v)
+            if isinstance(v, str) and not is_sealed(v) and _SECRET_KEY.search(str(k))
+            else _masked(v)
             for k, v in value.items()
         }
     if isinstance(value, list):
@@ -89,6 +96,8 @@ def _masked(value: Any) -> Any:
 def _show(pointer: str, value: Any) -> str:
     if value is None:
         return "(absent)"
+    if is_sealed(value):
+        return display(value)
     text = value if isinstance(value, str) else json.dumps(_masked(value), sort_keys=True)
     if _SECRET_KEY.search(pointer.rsplit("/", 1)[-1]) and isinstance(value, str):
         return mask(value)
@@ -126,6 +135,28 @@ def _change_result(pipeline: Pipeline, change: Change, actor: str | None) -> Res
     return _result(pipeline, meta, Status.FAIL, change.pointer, message, evidence=evidence)
 
 
+def results_for(
+    pipeline: Pipeline,
+    changes: Sequence[Change],
+    *,
+    baselined: bool = True,
+    actor: str | None = None,
+) -> list[Result]:
+    """PW901/PW902 results of one pipeline from its classified changes: a failure
+    per change, and for a rule without one a pass (``unknown`` when the pipeline
+    has no approved baseline)."""
+    out = [_change_result(pipeline, c, actor) for c in changes]
+    for meta in (META_901, META_902):
+        if any(r.rule_id == meta.id for r in out):
+            continue
+        if baselined:
+            out.append(_result(pipeline, meta, Status.PASS, "", "no change since the baseline"))
+        else:
+            why = "no approved baseline (run `pipewarden baseline approve`)"
+            out.append(_result(pipeline, meta, Status.UNKNOWN, "", why))
+    return out
+
+
 def pipeline_results(
     pipeline: Pipeline,
     baseline: Mapping[str, Any] | None,
@@ -133,16 +164,13 @@ def pipeline_results(
     current: Mapping[str, Any] | None = None,
     actor: str | None = None,
 ) -> list[Result]:
-    """PW901/PW902 results of one pipeline against its baseline (None: none approved)."""
+    """PW901/PW902 results of one pipeline against its baseline (None: none approved).
+    ``current`` is the pipeline's canonical declaration when already built (with
+    its secrets sealed like the baseline's)."""
     if baseline is None:
-        why = "no approved baseline (run `pipewarden baseline approve`)"
-        return [_result(pipeline, m, Status.UNKNOWN, "", why) for m in (META_901, META_902)]
+        return results_for(pipeline, (), baselined=False)
     changes = classify(baseline, current if current is not None else canonical(pipeline))
-    out = [_change_result(pipeline, c, actor) for c in changes]
-    for meta in (META_901, META_902):
-        if not any(r.rule_id == meta.id for r in out):
-            out.append(_result(pipeline, meta, Status.PASS, "", "no change since the baseline"))
-    return out
+    return results_for(pipeline, changes, actor=actor)
 
 
 def drift_result(

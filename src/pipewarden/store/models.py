@@ -25,9 +25,12 @@ __all__ = [
     "Baseline",
     "DriftEvent",
     "PipelineVersion",
+    "ProjectBaseline",
     "RuleResultRow",
     "Scan",
+    "Setting",
     "TrustEntity",
+    "WatchState",
 ]
 
 
@@ -60,7 +63,10 @@ class PipelineVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     pipeline_key: Mapped[str] = mapped_column(String(512), index=True)
     hash: Mapped[str] = mapped_column(String(64))
-    declaration: Mapped[str] = mapped_column(Text)  # canonical JSON
+    declaration: Mapped[str] = mapped_column(Text)  # canonical JSON, secrets sealed
+    # HMAC (store key) of the canonical JSON before sealing: unchanged declarations
+    # are recognised without sealing them again. NULL for rows older than 0002.
+    keyed_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
@@ -113,10 +119,16 @@ class TrustEntity(Base):
 
 
 class DriftEvent(Base):
-    """A detected drift: what changed, who did it (when known), the findings."""
+    """A detected drift: what changed, who did it (when known), the findings.
+
+    ``event_id`` is the CloudTrail event's id: a redelivered event (a retried
+    Lambda invocation) is recorded once per pipeline."""
 
     __tablename__ = "drift_events"
-    __table_args__ = (Index("ix_drift_pipeline", "pipeline_key", "id"),)
+    __table_args__ = (
+        Index("ix_drift_pipeline", "pipeline_key", "id"),
+        Index("uq_drift_event", "event_id", "pipeline_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     pipeline_key: Mapped[str] = mapped_column(String(512))
@@ -127,3 +139,45 @@ class DriftEvent(Base):
     current_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     weakening: Mapped[int] = mapped_column(Integer, default=0)  # number of PW901 changes
     findings: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    event_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class Setting(Base):
+    """A named value of the store itself (the secret sealing key)."""
+
+    __tablename__ = "settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class WatchState(Base):
+    """The pipeline version ``pipewarden drift watch`` saw last, per pipeline."""
+
+    __tablename__ = "watch_state"
+
+    pipeline_key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    account: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    updated: Mapped[str] = mapped_column(String(64), default="")
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ProjectBaseline(Base):
+    """An approved state of a CodeBuild project (secrets sealed) and the pipelines
+    that used it; the newest row per project is in force."""
+
+    __tablename__ = "project_baselines"
+    __table_args__ = (Index("ix_project_baselines_key", "project_key", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_key: Mapped[str] = mapped_column(String(512))
+    state: Mapped[dict[str, object]] = mapped_column(JSON)
+    hash: Mapped[str] = mapped_column(String(64))
+    pipelines: Mapped[list[str]] = mapped_column(JSON)
+    approved_by: Mapped[str] = mapped_column(String(256))
+    approved_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    reason: Mapped[str] = mapped_column(Text, default="")
