@@ -15,7 +15,7 @@ from pipewarden.errors import ConfigError
 if TYPE_CHECKING:
     from pipewarden.rules._api import Rule
 
-__all__ = ["Context", "emit", "resolve_rule", "rule_lookup", "say"]
+__all__ = ["Context", "emit", "positive_int", "resolve_rule", "rule_lookup", "say"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,19 @@ class Context:
         from pipewarden.rules import RULES
 
         return RULES
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def emit(stream: TextIO, text: str) -> None:

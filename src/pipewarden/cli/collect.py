@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from pipewarden.cli._io import Context, emit, say
+from pipewarden.cli._io import Context, emit, positive_int, say
 from pipewarden.errors import ConfigError, Error
 
 if TYPE_CHECKING:
@@ -43,16 +43,6 @@ def _shard(text: str) -> tuple[int, int]:
     if n < 1 or k >= n:
         raise argparse.ArgumentTypeError(f"`{text}`: shards are numbered 0 to N-1")
     return k, n
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}` is not a number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def _split(values: Sequence[str] | None) -> tuple[str, ...] | None:
@@ -116,7 +106,7 @@ def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--max-workers",
         metavar="N",
-        type=_positive,
+        type=positive_int,
         default=8,
         help="accounts (and regions of one account) read at once (default 8)",
     )

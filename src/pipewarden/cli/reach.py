@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipewarden.cli._io import Context, emit, say
+from pipewarden.cli._io import Context, emit, positive_int, say
 from pipewarden.errors import ConfigError, Error
 
 if TYPE_CHECKING:
@@ -20,16 +20,6 @@ __all__ = ["FAIL_ON", "add_parser", "run"]
 
 FAIL_ON = ("reachable", "unknown", "never")
 _FORMATS = ("table", "json", "openvex", "cyclonedx", "sarif")
-
-
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}` is not a number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
@@ -104,7 +94,11 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "--no-cache", action="store_true", help="do not read or write the parse cache"
     )
     parser.add_argument(
-        "-j", "--jobs", type=_jobs, default=2, help="worker processes for parsing (default 2)"
+        "-j",
+        "--jobs",
+        type=positive_int,
+        default=2,
+        help="worker processes for parsing (default 2)",
     )
     deploy = parser.add_argument_group(
         "deployment context",

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipewarden.cli import _asff
-from pipewarden.cli._io import Context, emit, resolve_rule, say
+from pipewarden.cli._io import Context, emit, positive_int, resolve_rule, say
 from pipewarden.cli.collect import add_scope_arguments
 from pipewarden.config import Config, load_config
 from pipewarden.errors import ConfigError, Error
@@ -47,16 +47,6 @@ __all__ = ["FAIL_ON_CHOICES", "add_parser", "run"]
 
 FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "none")
 DEFAULT_FAIL_ON = "high"
-
-
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}` is not a number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
@@ -131,7 +121,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "-j",
         "--jobs",
-        type=_jobs,
+        type=positive_int,
         default=None,
         help="worker processes for large directory scans (default: the CPUs available)",
     )
