@@ -18,18 +18,24 @@ functions):
 * facts: ``("=", target, expr, line)`` assignment, ``("e", expr)`` evaluation,
   ``("r", expr)`` return, ``("d", scope, target, line)`` def/class binding,
   ``("i", module, target, full, line)`` ``import``, ``("f", module, level,
-  names, line)`` ``from ... import``, ``("x", expr, line)`` a raised value.
+  names, line)`` ``from ... import``, ``("x", expr, line)`` a raised value,
+  ``("?", ref, facts, line)`` facts that run only when the local ``ref`` may be
+  ``None`` (the body of ``if name is None:``, the ``else`` of ``if name is not None:``).
 * expressions: ``N`` name, ``A`` attribute, ``C`` call, ``I`` subscript,
   ``S`` string constant, ``P`` string with a constant prefix, ``B`` any other
   constant, ``D`` container display, ``Q`` effects then a value, ``U`` union,
   ``O`` operator, ``F`` function literal (lambda), ``Y``/``Z`` yield/yield from,
-  ``R`` zero-argument ``super()``, ``T`` iteration, ``X`` unknown, ``*`` starred.
+  ``R`` zero-argument ``super()``, ``T`` iteration, ``X`` unknown, ``*`` starred,
+  ``0`` the constant ``None`` (also what a bare ``return`` gives).
 * name references: ``("L", name)`` local, ``("G", name)`` module global,
   ``("E", scope, name)`` an enclosing function's local, ``("K", name, fallback)``
   a class-body name.
 
 Deliberate simplifications, all on the side of over-approximation: control
-flow is ignored (every assignment to a name counts wherever it happens);
+flow is ignored (every assignment to a name counts wherever it happens), except
+that a ``None`` test of a local keeps its branch apart (the solver runs it only
+when the local may be ``None``); a function whose end may be reached (or that
+has a bare ``return``) is flagged, as it may return ``None``;
 comprehension variables live in the enclosing scope; annotations are not
 evaluated; ``if TYPE_CHECKING:`` bodies are skipped (they never run).
 """
@@ -41,7 +47,7 @@ from typing import Any, Final
 
 __all__ = ["IR_VERSION", "build_ir", "error_ir"]
 
-IR_VERSION: Final = 4
+IR_VERSION: Final = 5
 MAX_STRING: Final = 256
 _MAX_CONST_CODE: Final = 20_000
 
@@ -51,6 +57,8 @@ KIND, NAME, QUAL, LINE, PARENT, PARAMS, DECOS, BASES, KEYWORDS, FACTS, FLAGS, LO
 )
 FLAG_GENERATOR: Final = 1
 FLAG_ASYNC: Final = 2
+FLAG_FALLS_OFF: Final = 4
+"""The end of the function body may be reached: it may return ``None``."""
 
 _BINOP_DUNDER: Final = {
     ast.Add: "__add__",
@@ -87,6 +95,7 @@ _CMP_DUNDER: Final = {
 Node = tuple[Any, ...]
 _UNKNOWN: Final[Node] = ("X",)
 _CONST: Final[Node] = ("B",)
+_NONE: Final[Node] = ("0",)
 
 
 def error_ir(message: str) -> Node:
@@ -425,6 +434,8 @@ class _Builder:
         scope.record[DECOS] = decorators
         if isinstance(node, ast.AsyncFunctionDef):
             scope.flags |= FLAG_ASYNC
+        if _falls_off(node.body):
+            scope.flags |= FLAG_FALLS_OFF
         target = self.store_ref(node.name)
         self.stack.append(scope)
         self._body(node.body)
@@ -454,8 +465,7 @@ class _Builder:
         self._emit(("d", scope.idx, target, node.lineno))
 
     def _s_Return(self, node: ast.Return) -> None:
-        if node.value is not None:
-            self._emit(("r", self.expr(node.value)))
+        self._emit(("r", self.expr(node.value) if node.value is not None else _NONE))
 
     def _s_Assign(self, node: ast.Assign) -> None:
         value = self.expr(node.value)
@@ -501,8 +511,45 @@ class _Builder:
             self._body(node.orelse, top=top)
             return
         self._emit(("e", self.expr(node.test)))
-        self._body(node.body, top=top)
-        self._body(node.orelse, top=top)
+        guard = self._none_test(node.test)
+        if guard is None:
+            self._body(node.body, top=top)
+            self._body(node.orelse, top=top)
+            return
+        ref, is_none = guard
+        when_none, otherwise = (node.body, node.orelse) if is_none else (node.orelse, node.body)
+        if when_none:
+            saved = self.cur.facts
+            self.cur.facts = []
+            try:
+                self._body(when_none)
+                guarded = tuple(self.cur.facts)
+            finally:
+                self.cur.facts = saved
+            self._emit(("?", ref, guarded, node.lineno))
+        self._body(otherwise, top=top)
+
+    def _none_test(self, test: ast.expr) -> tuple[Node, bool] | None:
+        """``name is None`` / ``name is not None`` on a function's local (or an enclosing
+        function's): the reference and whether the test is ``is``."""
+        if self.cur.kind != "F":
+            return None
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+            return None
+        op = test.ops[0]
+        if not isinstance(op, ast.Is | ast.IsNot):
+            return None
+        left, right = test.left, test.comparators[0]
+        if isinstance(left, ast.Constant) and left.value is None:
+            left, right = right, left
+        if not (
+            isinstance(left, ast.Name) and isinstance(right, ast.Constant) and right.value is None
+        ):
+            return None
+        ref = self._resolve_from(self.cur, left.id)
+        if ref[0] not in ("L", "E"):
+            return None
+        return ref, isinstance(op, ast.Is)
 
     def _s_With(self, node: ast.With | ast.AsyncWith) -> None:
         enter, leave = (
@@ -685,6 +732,8 @@ class _Builder:
             return self._call(node)
         if isinstance(node, ast.Constant):
             value = node.value
+            if value is None:
+                return _NONE
             if isinstance(value, str) and len(value) <= MAX_STRING:
                 return ("S", value)
             return _CONST
@@ -867,8 +916,22 @@ class _Builder:
             self._emit(("r", self.expr(tree.body)))
         elif isinstance(tree, ast.Module):
             self._body(tree.body)
+            scope.flags |= FLAG_FALLS_OFF
         self.stack.pop()
         return ("C", ("F", scope.idx), (), (), line)
+
+
+def _falls_off(body: list[ast.stmt]) -> bool:
+    """Whether the end of ``body`` may be reached (conservative: True unless it ends in a
+    ``return``/``raise``, or an ``if`` whose branches all do)."""
+    if not body:
+        return True
+    last = body[-1]
+    if isinstance(last, ast.Return | ast.Raise):
+        return False
+    if isinstance(last, ast.If) and not _is_type_checking(last.test):
+        return _falls_off(last.body) or _falls_off(last.orelse)
+    return True
 
 
 def _pattern_names(node: ast.AST) -> list[str]:

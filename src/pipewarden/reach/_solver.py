@@ -20,7 +20,19 @@ changes. Abstract values are small tuples:
 ``DA``     any attribute of a module, class or instance, read with a
            computed name (``getattr``, ``globals()[...]``, ``vars()``,
            ``sys.modules``): calling it may call any callable the target holds
+``0``      ``None``: the constant, an omitted argument whose default it is, what
+           a function gives when its end is reached, a ``dict.get`` miss
 =========  ==========================================================
+
+Other constants (numbers, booleans) have no value. ``None`` has one for a
+single purpose: the body of ``if name is None:`` on a local runs only when
+the local may be ``None``, that is, when its values hold ``0`` or anything
+that may stand for ``None`` (an unknown or outside object, a dynamic value).
+So every way to ``None`` gives a value that may be it: the constant, a default
+used by a call that omits the argument, the end of a function body, what a
+model of the standard library or a container method gives (``dict.get``),
+implicit attributes (``__doc__``), function attributes. Every other use of
+values ignores ``0``.
 
 Edges of the call graph are *concrete* (a resolved call, import or
 instantiation) or *potential* (a method reached by name on an object of
@@ -67,6 +79,7 @@ from pipewarden.reach._ir import (
     BASES,
     DECOS,
     FACTS,
+    FLAG_FALLS_OFF,
     FLAG_GENERATOR,
     FLAGS,
     KEYWORDS,
@@ -88,6 +101,52 @@ _LOG = logging.getLogger(__name__)
 Value = tuple[Any, ...]
 Node = Any
 U: Final[Value] = ("U",)
+NONE: Final[Value] = ("0",)
+_NONE_SET: Final[frozenset[Value]] = frozenset({NONE})
+_NOT_NONE: Final = frozenset({"M", "F", "BM", "SF", "CM", "CB", "C", "I", "K", "KM", "S", "P"})
+"""Kinds of values that are never ``None``; any other kind may be."""
+_MAYBE_NONE_ATTRS: Final = frozenset(
+    {
+        "__doc__", "__defaults__", "__kwdefaults__", "__closure__", "__weakref__",
+        "__context__", "__cause__", "__traceback__", "__file__", "__spec__", "__loader__",
+        "__package__", "__cached__", "__self__", "__text_signature__", "__wrapped__",
+        "__annotations__", "__objclass__",
+    }
+)  # fmt: skip
+"""Attributes Python provides implicitly that may be ``None``."""
+_STRING_MODELS: Final = frozenset(
+    {
+        "builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.hasattr",
+        "builtins.__import__", "importlib.__import__", "importlib.import_module",
+        "builtins.eval", "builtins.exec", "builtins.compile", "runpy.run_module",
+        "operator.attrgetter", "operator.methodcaller",
+    }
+)  # fmt: skip
+"""Models that read names from their arguments (``None`` among them is no name)."""
+_NEVER_NONE_MODELS: Final = frozenset(
+    {
+        "functools.wraps", "functools.lru_cache", "functools.cache", "functools.cached_property",
+        "functools.total_ordering", "functools.singledispatch", "functools.singledispatchmethod",
+        "functools.partial", "functools.partialmethod", "contextlib.contextmanager",
+        "contextlib.asynccontextmanager", "typing.overload", "typing.final",
+        "typing.no_type_check", "typing.runtime_checkable", "typing.dataclass_transform",
+        "typing_extensions.overload", "typing_extensions.final",
+        "typing_extensions.runtime_checkable", "dataclasses.dataclass", "abc.abstractmethod",
+        "abc.abstractproperty", "enum.unique", "builtins.property", "builtins.staticmethod",
+        "builtins.classmethod", "builtins.type", "abc.ABCMeta", "builtins.super",
+        "builtins.iter", "builtins.list", "builtins.tuple", "builtins.set", "builtins.frozenset",
+        "builtins.reversed", "builtins.enumerate", "builtins.zip", "builtins.dict",
+        "builtins.map", "builtins.filter", "builtins.vars", "builtins.globals", "builtins.locals",
+        "builtins.dir", "collections.OrderedDict", "collections.defaultdict", "collections.deque",
+        "collections.Counter", "collections.ChainMap", "collections.UserDict",
+        "weakref.WeakValueDictionary", "weakref.WeakKeyDictionary", "weakref.WeakSet",
+        "queue.Queue", "queue.LifoQueue", "queue.SimpleQueue", "queue.PriorityQueue",
+        "asyncio.Queue", "threading.local", "types.SimpleNamespace", "types.MethodType",
+        "threading.Thread",
+    }
+)  # fmt: skip
+"""Models of decorators and constructors: what they give is never None (None they are
+given, they pass on)."""
 _EMPTY: Final[frozenset[Value]] = frozenset()
 MAX_SOURCE_BYTES: Final = 5 * 1024 * 1024
 _MAX_X_DEPTH: Final = 3
@@ -471,7 +530,7 @@ class Solver:
         kind = key[0]
         strings = self._caps.get(key)
         if (
-            len(current) - (strings[0] if strings else 0) > _MAX_VALUES
+            len(current) - (strings[0] if strings else 0) - (NONE in current) > _MAX_VALUES
             and kind in _WIDENED
             and not (kind == "e" and key[1][0] == "ns")  # a class body: bounded by its source
         ):
@@ -687,7 +746,14 @@ class Solver:
         self.evaluations += 1
         if not self.passive:
             self.sites.pop(fid, None)
-        for fact in rec[FACTS]:
+        self._run_facts(fid, rec[FACTS])
+        if rec[KIND] == "F" and rec[FLAGS] & FLAG_FALLS_OFF:
+            self.add(("r", fid), _NONE_SET)
+        if rec[KIND] == "C" and not self.passive:
+            self._class_created(fid)
+
+    def _run_facts(self, fid: int, facts: Iterable[Any]) -> None:
+        for fact in facts:
             tag = fact[0]
             if tag == "=":
                 self.cur_line = fact[3]
@@ -711,8 +777,20 @@ class Solver:
             elif tag == "x":
                 self.cur_line = fact[2]
                 self.escape(self.ev(fact[1]), fact[2])
-        if rec[KIND] == "C" and not self.passive:
-            self._class_created(fid)
+            elif tag == "?":
+                self.cur_line = fact[3]
+                if self._may_be_none(fact[1]):
+                    self._run_facts(fid, fact[2])
+
+    def _may_be_none(self, ref: Any) -> bool:
+        """Whether the local ``ref`` may be ``None`` (for a guarded body). The scope reads
+        the local, so it runs again when the local gets values. Every way a value may
+        be ``None`` gives one that may be (see the module docstring): a local with no
+        value holds only other constants (numbers, booleans), or nothing yet."""
+        if self.passive:
+            return True  # references inside are evidence, whatever the local holds
+        values = self.get(self._key_for(ref))
+        return any(v[0] not in _NOT_NONE for v in values)
 
     def solve(self) -> None:
         """Run to the fixpoint."""
@@ -827,6 +905,8 @@ class Solver:
             return {("S", e[1])}
         if tag == "B":
             return _EMPTY
+        if tag == "0":
+            return _NONE_SET
         if tag == "I":
             base = self.ev(e[1])
             index = self.ev(e[2])
@@ -907,7 +987,7 @@ class Solver:
         otherwise a string that starts with the same text."""
         if "mod" in dunder:
             return {("P", left[1].split("%", 1)[0])}
-        right = rest[0] if rest else _EMPTY
+        right = _without_none(rest[0]) if rest else _EMPTY
         if (
             left[0] == "S"
             and right
@@ -944,7 +1024,7 @@ class Solver:
                 out |= self.get(("e", value[1]))
             elif value[0] == "D":
                 out |= {_dyn(v, value[2]) for v in self.dict_values((value[1],))}
-            else:
+            elif value[0] != "0":
                 out.add(U)
         return out
 
@@ -1019,7 +1099,7 @@ class Solver:
     ) -> None:
         if not values:
             return
-        index = list(index)
+        index = list(_without_none(index))
         for base in tuple(bases):
             kind = base[0]
             if kind == "K":
@@ -1119,6 +1199,8 @@ class Solver:
             elif kind == "R":
                 if name in ("setter", "getter", "deleter"):
                     out.add(("RS", base[1]))
+                else:
+                    out.add(NONE)  # fset, fdel, __doc__ may be None
             elif kind in ("S", "P"):
                 out.add(("X", "builtins.str." + name))
             elif kind in ("GL", "VA"):
@@ -1128,8 +1210,12 @@ class Solver:
                     out.add(("F", base[1]))
                 elif name == "__get__":
                     out.add(base)
+                else:
+                    out.add(NONE)  # function attributes are not tracked: any may be None
             elif kind == "EPL":
                 out.add(U)
+        if name in _MAYBE_NONE_ATTRS:
+            out.add(NONE)
         self._note_refs(out)
         return out
 
@@ -1296,6 +1382,11 @@ class Solver:
         for klass in order:
             values = loc.get(("a", klass, name))
             if values:
+                if len(values) == 1 and NONE in values:
+                    # Only None: the search goes on as if absent (as it did before None
+                    # had a value), keeping None in the answer.
+                    wild.add(NONE)
+                    continue
                 result = ((values | wild) if wild else values, True)
                 break
             if not special and loc.get(("aw", klass)):
@@ -1488,7 +1579,7 @@ class Solver:
         for klass in order:
             if after:
                 values = self.get(("a", klass, name))
-                if values:
+                if values and not (len(values) == 1 and NONE in values):
                     if inst[0] == "I":
                         return self._bind_instance(target, values, inst, name)
                     return {("CB", v[1], target) if v[0] in ("CM", "F") else v for v in values}
@@ -1512,6 +1603,7 @@ class Solver:
     # -- subscripts and iteration ---------------------------------------------------------
 
     def subscript(self, bases: Iterable[Value], index: set[Value] | frozenset[Value]) -> set[Value]:
+        index = _without_none(index)
         out: set[Value] = set()
         for base in tuple(bases):
             kind = base[0]
@@ -1555,7 +1647,7 @@ class Solver:
 
     def sys_modules(self, index: Iterable[Value]) -> set[Value]:
         """``sys.modules[key]``: the named modules for constant keys, else any imported module."""
-        index = list(index)
+        index = list(_without_none(index))
         if not index:
             return set()  # nothing known yet: evaluated again when the key gets values
         names = [i[1] for i in index if i[0] == "S"]
@@ -1634,6 +1726,7 @@ class Solver:
         decorator was given come out of a registry (``@route("/path")``, ``@register``):
         which one runs depends on that data, so calls through them are potential edges
         naming the lookup. Plain tables (``{"http": HTTPConnectionPool}``) stay precise."""
+        index = _without_none(index)
         if all(i[0] in ("S", "C") for i in index):
             return values
         registered = self.registered
@@ -1691,7 +1784,7 @@ class Solver:
                 out.add(value)  # an element of any value it holds: see attr_load
             elif kind == "SM":
                 out.add(U)
-            elif kind in ("S", "P"):
+            elif kind in ("S", "P", "0"):
                 continue
             elif kind == "EP":
                 out.add(("EP",))
@@ -1765,6 +1858,7 @@ class Solver:
                 for name, values in kwargs:
                     if name in ("fget", "fset", "fdel"):
                         self.add(("a", func[1], name), values)
+                out.add(NONE)
             elif kind == "XB":
                 # A method inherited from a base outside the artifact; object/type/Exception
                 # methods call nothing of ours.
@@ -1817,6 +1911,7 @@ class Solver:
             elif kind == "SMM":
                 if func[1] in ("get", "pop", "setdefault"):
                     out |= self.sys_modules(args[0][0] if args else {U})
+                    out.add(NONE)
                 elif func[1] in ("values", "items"):
                     out.add(("K", ("sysmodules",)))
                     self.add(("e", ("sysmodules",)), self.any_module())
@@ -1868,7 +1963,11 @@ class Solver:
         everything = False
         for values, starred in args:
             if not values:
-                if not starred:
+                if starred:
+                    everything = True  # however many it holds, defaults may be used
+                else:
+                    if i < len(positional):
+                        supplied.add(positional[i])  # passed: its default is not used
                     i += 1
                 continue
             if starred:
@@ -1887,6 +1986,8 @@ class Solver:
         for kname, values in kwargs:
             if kname is not None:
                 supplied.add(kname)
+            else:
+                everything = True
             if not values:
                 continue
             if kname is None:
@@ -2238,7 +2339,7 @@ class Solver:
                 self.enter((value[1],), line)
             elif kind == "R":
                 self.reach_unknown(value[1], line, "entry", potential=False)
-            elif kind not in ("M", "S", "P"):
+            elif kind not in ("M", "S", "P", "0"):
                 self.note_site(
                     self.cur, line, "entry", "the entry point is not code the analysis can see"
                 )
@@ -2449,6 +2550,19 @@ class Solver:
         kwargs: list[tuple[str | None, set[Value] | frozenset[Value]]],
         line: int,
     ) -> set[Value]:
+        out = self._container_method(site, name, args, kwargs, line)
+        if name not in _NEVER_NONE_METHODS or (name in ("get", "setdefault") and len(args) < 2):
+            out.add(NONE)  # list.append(...) is None, dict.get(missing) is None
+        return out
+
+    def _container_method(
+        self,
+        site: Any,
+        name: str,
+        args: list[tuple[set[Value] | frozenset[Value], bool]],
+        kwargs: list[tuple[str | None, set[Value] | frozenset[Value]]],
+        line: int,
+    ) -> set[Value]:
         key = ("e", site)
         if name in (
             "append",
@@ -2528,6 +2642,17 @@ class Solver:
         args: list[tuple[set[Value] | frozenset[Value], bool]],
         line: int,
     ) -> set[Value]:
+        out = self._globals_method(base, name, args, line)
+        out.add(NONE)
+        return out
+
+    def _globals_method(
+        self,
+        base: Value,
+        name: str,
+        args: list[tuple[set[Value] | frozenset[Value], bool]],
+        line: int,
+    ) -> set[Value]:
         target = base
         if name == "copy":
             return {base}
@@ -2560,7 +2685,15 @@ class Solver:
 
         model = MODELS.get(qual)
         if model is not None:
+            if qual in _STRING_MODELS:
+                keep = 2 if qual == "builtins.setattr" else -1  # the value set keeps None
+                args = [
+                    (v if i == keep else _without_none(v), st) for i, (v, st) in enumerate(args)
+                ]
+                kwargs = [(k, v if k == "value" else _without_none(v)) for k, v in kwargs]
             result: set[Value] = model(self, args, kwargs, line)
+            if qual not in _NEVER_NONE_MODELS:
+                result.add(NONE)  # a default, a forwarded value, a miss: None is possible
             return result
         top = qual.partition(".")[0]
         if qual.endswith(".register") and top in _ABC_MODULES:
@@ -2596,7 +2729,7 @@ class Solver:
                 for values3, _ in args:
                     items2 |= self.iterate(values3)
                 return self.fresh_container(items2, line) if qual == "builtins.sorted" else items2
-            return set()
+            return {NONE} if qual == "builtins.print" else set()
         self.escape_args(args, kwargs, line)
         stdlib = top in _STDLIB or top == "builtins" or top == "?"
         obj = _OPAQUE if stdlib or qual.count(".") >= _MAX_X_DEPTH else ("X", qual)
@@ -2660,6 +2793,23 @@ def _callable_key(
 
 
 _CLONE_KINDS: Final = frozenset({"F", "BM", "SF", "CM", "CB", "R", "C"})
+
+
+_NEVER_NONE_METHODS: Final = frozenset(
+    {
+        "copy", "values", "items", "keys", "__iter__", "__reversed__", "union", "join",
+        "format", "count", "index", "__len__", "__contains__", "get", "setdefault", "pop",
+        "popleft", "popitem", "__getitem__", "__next__", "__enter__", "send",
+    }
+)  # fmt: skip
+"""Container methods that give back an element (or a new object), never None themselves."""
+
+
+def _without_none(values: Any) -> Any:
+    """``values`` without None (where only names or keys matter)."""
+    if NONE in values:
+        return frozenset(v for v in values if v != NONE)
+    return values
 
 
 def _dyn(value: Value, feature: str) -> Value:

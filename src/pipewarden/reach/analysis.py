@@ -270,8 +270,11 @@ def _prefetch(
             ir = cache.get(data, path)
             package = name if is_package else name.rpartition(".")[0]
             for rec in ir[1]:
-                for fact in rec[FACTS]:
-                    if fact[0] == "i":
+                facts = list(rec[FACTS])
+                for fact in facts:  # grows while read
+                    if fact[0] == "?":  # code run when a local may be None
+                        facts.extend(fact[2])
+                    elif fact[0] == "i":
                         wave.append(fact[1])
                     elif fact[0] == "f":
                         base = _absolute(package, fact[1], fact[2])
