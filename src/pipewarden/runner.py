@@ -15,10 +15,10 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pipewarden.config import Config
-from pipewarden.engine import RuleCrash, ScanResult, scan
+from pipewarden.engine import RuleCrash, ScanResult, collector_paused, scan
 from pipewarden.errors import InputError
 from pipewarden.model import Location, Pipeline, Result, Severity, Status
 from pipewarden.parse import LoadResult, Unit, load_units, plan_units
@@ -49,7 +49,11 @@ def default_jobs() -> int:
 
 # A result as plain values: pickling tuples of strings is several times cheaper
 # than pickling dataclasses, and a scan returns one result per rule per pipeline.
+# The enums travel as their values and come back through a dict (calling the
+# enum class costs more than the rest of unpacking).
 _Packed = tuple[Any, ...]
+_SEVERITIES: Final = {s.value: s for s in Severity}
+_STATUSES: Final = {s.value: s for s in Status}
 
 
 def _pack(r: Result) -> _Packed:
@@ -67,8 +71,8 @@ def _unpack(t: _Packed) -> Result:
         rule_id=t[0],
         slug=t[1],
         title=t[2],
-        severity=Severity(t[3]),
-        status=Status(t[4]),
+        severity=_SEVERITIES[t[3]],
+        status=_STATUSES[t[4]],
         pipeline=t[5],
         location=Location(t[6], t[7], t[8], t[9], t[10]),
         message=t[11],
@@ -104,18 +108,19 @@ class _ChunkOut:
 def _run_chunk(
     units: Sequence[Unit], rules: Sequence[Rule], config: Config, today: dt.date
 ) -> _ChunkOut:
-    loaded = load_units(units)
-    result = scan(loaded.inventories, rules=rules, config=config, today=today)
-    return _ChunkOut(
-        results=tuple(_pack(r) for r in result.results),
-        # The declaration stays in the worker: reports need only the pipeline's identity.
-        pipelines=tuple(_skeleton(p) for p in result.pipelines),
-        crashes=result.crashes,
-        notes=(*loaded.notes, *result.notes),
-        gaps=result.gaps,
-        errors=tuple(loaded.errors),
-        files=tuple(loaded.files),
-    )
+    with collector_paused():
+        loaded = load_units(units)
+        result = scan(loaded.inventories, rules=rules, config=config, today=today)
+        return _ChunkOut(
+            results=tuple(_pack(r) for r in result.results),
+            # The declaration stays in the worker: reports need only the pipeline's identity.
+            pipelines=tuple(_skeleton(p) for p in result.pipelines),
+            crashes=result.crashes,
+            notes=(*loaded.notes, *result.notes),
+            gaps=result.gaps,
+            errors=tuple(loaded.errors),
+            files=tuple(loaded.files),
+        )
 
 
 def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
@@ -134,10 +139,11 @@ def scan_paths(
     today = today or dt.datetime.now(dt.UTC).date()
     units = plan_units(paths)
     if jobs <= 1 or len(units) < _PARALLEL_THRESHOLD:
-        loaded: LoadResult = load_units(units)
-        result = scan(
-            loaded.inventories, rules=rules, config=config, today=today, notes=loaded.notes
-        )
+        with collector_paused():
+            loaded: LoadResult = load_units(units)
+            result = scan(
+                loaded.inventories, rules=rules, config=config, today=today, notes=loaded.notes
+            )
         return PathScan(
             replace(result, inputs=tuple(loaded.files), notes=_dedupe(result.notes)),
             tuple(loaded.errors),
@@ -160,8 +166,10 @@ def scan_paths(
             )
         )
     files = tuple(f for o in outs for f in o.files)
+    with collector_paused():
+        results = tuple(_unpack(r) for o in outs for r in o.results)
     merged = ScanResult(
-        results=tuple(_unpack(r) for o in outs for r in o.results),
+        results=results,
         rules=tuple(rules),
         pipelines=tuple(p for o in outs for p in o.pipelines),
         crashes=tuple(c for o in outs for c in o.crashes),

@@ -38,16 +38,25 @@ def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
 
 
 def check_depth(value: Any, source: str, *, limit: int = MAX_DEPTH) -> None:
-    """Refuse documents nested deeper than ``limit`` (iterative, no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
+    """Refuse documents nested deeper than ``limit`` (the root is at depth 1; no recursion).
+
+    Walks one level at a time, keeping only the containers of the next level.
+    """
+    depth = 1  # of the nodes in ``level``
+    level = [value]
+    while level:
         if depth > limit:
             raise ParseError(source, f"nesting deeper than {limit} levels")
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
+        children: list[Any] = []
+        for node in level:
+            if isinstance(node, dict):
+                children.extend(node.values())
+            elif isinstance(node, list):
+                children.extend(node)
+        if children and depth + 1 > limit:
+            raise ParseError(source, f"nesting deeper than {limit} levels")
+        level = [c for c in children if isinstance(c, (dict, list))]
+        depth += 1
 
 
 _OPEN_DEPTH: Final = re.compile(r"[\[{]")

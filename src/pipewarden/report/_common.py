@@ -39,6 +39,7 @@ __all__ = [
     "result_sort_key",
     "rule_text",
     "severity_order",
+    "sorted_results",
     "summarize",
 ]
 
@@ -70,10 +71,14 @@ def severity_order(severity: Severity) -> int:
 
 
 def result_sort_key(result: Result) -> tuple[object, ...]:
-    """Deterministic order: severity (highest first), rule, place, pipeline, status."""
+    """Deterministic order: severity (highest first), rule, place, pipeline, status, message.
+
+    The fingerprint is not part of the key: it is a function of the rule id, subject
+    and pointer, which come first, so it could never break a tie.
+    """
     loc = result.location
     return (
-        severity_order(result.severity),
+        -result.severity.rank,
         result.rule_id,
         loc.subject,
         loc.pointer,
@@ -81,8 +86,12 @@ def result_sort_key(result: Result) -> tuple[object, ...]:
         result.pipeline_ref or "",
         _STATUS_RANK[result.status],
         result.message,
-        result.fingerprint,
     )
+
+
+def sorted_results(results: Iterable[Result]) -> list[Result]:
+    """``results`` in :func:`result_sort_key` order."""
+    return sorted(results, key=result_sort_key)
 
 
 def _attention_key(result: Result) -> tuple[object, ...]:
