@@ -56,6 +56,15 @@ DISTS: Final[dict[str, tuple[str, ...]]] = {
     "asgiref-3.7.2": ("asgiref==3.7.2",),
     "sqlparse-0.4.4": ("sqlparse==0.4.4",),
     "six-1.16.0": ("six==1.16.0",),
+    "pyjwt-2.3.0": ("pyjwt==2.3.0",),
+    "babel-2.9.0": ("babel==2.9.0",),
+    "mako-1.2.1": ("mako==1.2.1",),
+    "flask-2.2.4": ("flask==2.2.4",),
+    "itsdangerous-2.1.2": ("itsdangerous==2.1.2",),
+    "click-8.1.3": ("click==8.1.3",),
+    "jsonpickle-1.4.1": ("jsonpickle==1.4.1",),
+    "tornado-6.4.1": (*_LINUX39, "tornado==6.4.1"),
+    "setuptools-65.5.0": ("setuptools==65.5.0",),
 }
 
 

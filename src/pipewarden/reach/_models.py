@@ -356,7 +356,8 @@ def _identity(s: Solver, args: Args, kwargs: Kwargs, line: int) -> set[Value]:
 
 def _first_or_decorator(s: Solver, args: Args, kwargs: Kwargs, line: int) -> set[Value]:
     """``@lru_cache`` and ``@lru_cache(maxsize=1)``: the function itself, or a decorator."""
-    if args and not args[0][1] and any(v[0] in ("F", "BM", "SF", "CM") for v in args[0][0]):
+    # A class too: a bare ``@dataclass`` returns the class it decorates.
+    if args and not args[0][1] and any(v[0] in ("F", "BM", "SF", "CM", "C") for v in args[0][0]):
         return set(args[0][0])
     return {("ID",)}
 

@@ -574,6 +574,10 @@ class Solver:
             for cls in affected:
                 self._mro_cache.pop(cls, None)
                 self._method_tables.pop(cls, None)
+                # A scope that resolved an attribute along the old MRO of a subclass
+                # depends on it (see ``mro``): it runs again with the new bases.
+                for reader in self.readers.get(("b", cls), ()):
+                    self.enqueue(reader)
             for cls in affected:
                 if cls in self.instantiated:
                     self._setup_instance(cls)
@@ -1212,6 +1216,11 @@ class Solver:
                     out.add(base)
                 else:
                     out.add(NONE)  # function attributes are not tracked: any may be None
+                    if not name.startswith("__"):
+                        # ... nor what a decorator set there (singledispatch's register):
+                        # what such an attribute is given goes to code the analysis
+                        # does not see.
+                        out.add(("X", f"builtins.function.{name}"))
             elif kind == "EPL":
                 out.add(U)
         if name in _MAYBE_NONE_ATTRS:
@@ -1251,7 +1260,13 @@ class Solver:
         return {("X", f"{qual}.{name}")}
 
     def mro(self, cls: int) -> tuple[tuple[int, ...], tuple[Value, ...]]:
-        """(artifact classes in method-resolution order, bases from outside the artifact)."""
+        """(artifact classes in method-resolution order, bases from outside the artifact).
+
+        The scope asking depends on the bases of ``cls`` even when the answer comes from
+        the cache: a base found later (a class statement run before the module defining
+        its base) changes the MRO, and every lookup made through the old one.
+        """
+        self.get(("b", cls))
         cached = self._mro_cache.get(cls)
         if cached is not None:
             return cached
@@ -1365,6 +1380,7 @@ class Solver:
         """
         special = name.startswith("__") and name.endswith("__")
         self.get(("an", name))
+        self.get(("b", cls))
         if not special:
             self.get(("an*",))
         stamp = (
@@ -2042,8 +2058,17 @@ class Solver:
             inits = self.lookup_method(cls, "__init__")
             if inits:
                 self.call(inits, args, kwargs, line, False)
-            elif self.opaque_base(cls):
+            elif self.opaque_base(cls) or args or kwargs:
+                # Arguments to a class without an __init__ of its own in the artifact go to
+                # code the analysis does not read: an outside base's, or one generated
+                # (dataclasses, attrs) that stores them in attributes.
                 self.escape_args(args, kwargs, line)
+            for hook in _POST_INIT:
+                # The __init__ that dataclasses (attrs) generate ends by calling this hook;
+                # it is called whether or not the class has its own __init__.
+                posts = self.lookup_method(cls, hook)
+                if posts:
+                    self.call(posts, [], [], line, False)
             news, found = self._lookup(cls, "__new__")
             if found:
                 for value in tuple(news):
@@ -2768,6 +2793,7 @@ _ABC_MODULES: Final = frozenset(
     {"abc", "collections", "numbers", "typing", "io", "os", "typing_extensions"}
 )
 _CONSTRUCTION: Final = frozenset({"__init__", "__new__", "__init_subclass__", "__class_getitem__"})
+_POST_INIT: Final = ("__post_init__", "__attrs_post_init__")
 _CALLABLE: Final = frozenset({"F", "BM", "SF", "CM", "CB", "C", "I", "R"})
 _DYNAMIC_CALLABLE: Final = frozenset({"F", "BM", "SF", "CM", "CB", "C", "R", "D"})
 _STORED_BY_NAME: Final = "an attribute stored under a computed name (setattr)"
