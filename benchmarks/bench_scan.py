@@ -5,10 +5,14 @@ Generates N realistic ``aws codepipeline get-pipeline`` documents (default
 ``benchmarks/.data/``, then times, best of ``--repeat`` runs:
 
 (a) ``json.loads`` of every file: the floor (reading and decoding the input);
-(b) the full path: ``parse.load_paths`` + ``engine.scan`` with every rule in
-    ``pipewarden.rules.RULES`` + rendering the JSON report;
-(c) when the runner offers worker processes, (b) again through
-    ``runner.scan_paths(..., jobs=J)``.
+(b) the full path as ``pipewarden scan`` takes it: ``runner.scan_paths`` (which
+    loads the files and runs every rule in ``pipewarden.rules.RULES`` with the
+    cyclic collector paused) + rendering the JSON report; checkouts without a
+    runner fall back to ``parse.load_paths`` + ``engine.scan``;
+(c) when the runner offers worker processes, (b) again with ``jobs=J``.
+
+At N, jobs=1, it also splits (b) into load, rules and report, each timed as the
+runner runs it (collector paused), to show where the time goes.
 
 Each is run at N/2 and at N, and ``time(N) / time(N/2)`` is printed (ideal
 2.0: cost linear in pipelines). The goal in ARCHITECTURE.md is the full rule
@@ -21,6 +25,7 @@ Usage: ``make bench`` or ``python benchmarks/bench_scan.py [--pipelines N] [--jo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gc
 import importlib
@@ -399,8 +404,8 @@ def _json_renderer() -> Callable[[ScanResult], str] | None:
     return None
 
 
-def _parallel_runner() -> Callable[[Path, int], ScanResult] | None:
-    """``runner.scan_paths`` when it takes ``jobs``; None when the scan API is serial only."""
+def _runner() -> Callable[[Path, int], ScanResult] | None:
+    """``runner.scan_paths`` (what ``pipewarden scan`` calls) when it takes ``jobs``, else None."""
     if importlib.util.find_spec("pipewarden.runner") is None:
         return None
     module = importlib.import_module("pipewarden.runner")
@@ -442,13 +447,13 @@ def full_scan(
     directory: Path,
     jobs: int,
     render: Callable[[ScanResult], str] | None,
-    parallel: Callable[[Path, int], ScanResult] | None,
+    runner: Callable[[Path, int], ScanResult] | None,
 ) -> Run:
     phases: dict[str, float] = {}
     start = time.perf_counter()
-    if jobs > 1 and parallel is not None:
-        result = parallel(directory, jobs)
-        phases["load+scan"] = time.perf_counter() - start
+    if runner is not None:
+        result = runner(directory, jobs)
+        phases["scan_paths"] = time.perf_counter() - start
     else:
         loaded = load_paths([directory])
         phases["load"] = time.perf_counter() - start
@@ -459,6 +464,26 @@ def full_scan(
         render(result)
         phases["json report"] = time.perf_counter() - mark
     return Run(result, phases)
+
+
+def phase_split(directory: Path, render: Callable[[ScanResult], str] | None) -> dict[str, float]:
+    """Load, rules and report timed apart, with the collector paused as the runner pauses it."""
+    engine = importlib.import_module("pipewarden.engine")
+    paused = getattr(engine, "collector_paused", contextlib.nullcontext)
+    phases: dict[str, float] = {}
+    gc.collect()
+    with paused():
+        start = time.perf_counter()
+        loaded = load_paths([directory])
+        phases["load"] = time.perf_counter() - start
+        mark = time.perf_counter()
+        result = scan(loaded.inventories, rules=RULES, config=Config(), today=TODAY)
+        phases["rules"] = time.perf_counter() - mark
+    if render is not None:
+        mark = time.perf_counter()
+        render(result)
+        phases["json report"] = time.perf_counter() - mark
+    return phases
 
 
 def best_of(repeat: int, run: Callable[[], _T]) -> tuple[float, _T]:
@@ -483,11 +508,11 @@ def measure(
     jobs: int,
     repeat: int,
     render: Callable[[ScanResult], str] | None,
-    parallel: Callable[[Path, int], ScanResult] | None,
+    runner: Callable[[Path, int], ScanResult] | None,
 ) -> Measure:
     files = sorted(directory.glob("*.json"))
     bare, _ = best_of(repeat, lambda: bare_parse(files))
-    full, run = best_of(repeat, lambda: full_scan(directory, jobs, render, parallel))
+    full, run = best_of(repeat, lambda: full_scan(directory, jobs, render, runner))
     result = run.result
     if len(result.pipelines) != count:
         print(f"warning: scanned {len(result.pipelines)} pipelines, expected {count}")
@@ -518,9 +543,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     repeat = max(1, args.repeat)
 
     render = _json_renderer()
-    parallel = _parallel_runner()
+    runner = _runner()
     job_counts = [1]
-    if args.jobs > 1 and parallel is not None:
+    if args.jobs > 1 and runner is not None:
         job_counts.append(args.jobs)
 
     args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -533,8 +558,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"corpus ready in {time.perf_counter() - start:.1f} s under {args.data_dir}")
     print(f"JSON report: {'rendered' if render else 'not available in this checkout (skipped)'}")
-    if parallel is None:
-        print("parallel scan: not offered by this checkout (jobs=1 only)")
+    if runner is None:
+        print("runner.scan_paths: not in this checkout (load_paths + scan, jobs=1 only)")
     print()
     header = (
         f"{'pipelines':>9}  {'jobs':>4}  {'bare parse s':>12}  {'full scan s':>11}  "
@@ -545,7 +570,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     table: dict[tuple[int, int], Measure] = {}
     for jobs in job_counts:
         for n in sizes:
-            m = measure(dirs[n], n, jobs, repeat, render, parallel)
+            m = measure(dirs[n], n, jobs, repeat, render, runner)
             table[(n, jobs)] = m
             ratio = m.full / m.bare if m.bare else float("inf")
             print(
@@ -564,6 +589,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         phases = table[(count, jobs)].phases
         shown = ", ".join(f"{name} {seconds:.3f} s" for name, seconds in phases.items())
         print(f"phases at N={count}, jobs={jobs} (best run): {shown}")
+    split = phase_split(dirs[count], render)
+    shown = ", ".join(f"{name} {seconds:.3f} s" for name, seconds in split.items())
+    print(f"split at N={count}, jobs=1 (one run, collector paused as in scan_paths): {shown}")
     best = min(m.full for (n, _), m in table.items() if n == count)
     projected = best / count * 10_000
     print(

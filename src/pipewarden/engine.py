@@ -147,6 +147,8 @@ def _scan_pipeline(
     position = positions.get(subject_default)
     pipeline_ref = str(pipeline.loc)
     pass_location: Location | None = None
+    # Rules often report at the same place (an action, its role): locate each place once.
+    located: dict[tuple[str, str], Location] = {}
     arn, account, region = pipeline.arn, pipeline.account, pipeline.region
     has_inline = bool(pipeline.suppressions)
     out: list[Result] = []
@@ -185,8 +187,11 @@ def _scan_pipeline(
             continue
         for finding in findings:
             loc = finding.loc
-            index = position if loc.subject == subject_default else positions.get(loc.subject)
-            location = _concretize(pipeline, index, loc.subject, loc.pointer)
+            location = located.get((loc.subject, loc.pointer))
+            if location is None:
+                index = position if loc.subject == subject_default else positions.get(loc.subject)
+                location = _concretize(pipeline, index, loc.subject, loc.pointer)
+                located[loc.subject, loc.pointer] = location
             suppressed = None
             if plan.ignores or has_inline:
                 suppressed = _suppression(

@@ -72,6 +72,8 @@ def _style_key(style: KeyStyle, key: str) -> str | None:
 
 def escape_token(token: str) -> str:
     """Escape one reference token per RFC 6901."""
+    if "~" not in token and "/" not in token:  # the usual case, checked without copying
+        return token
     return token.replace("~", "~0").replace("/", "~1")
 
 
@@ -115,7 +117,8 @@ class Loc:
     def __truediv__(self, key: str | int) -> Loc:
         if isinstance(key, int):
             return Loc(self.subject, f"{self.pointer}/{key}", self.style)
-        mapped = _style_key(self.style, key)
+        # API keys are the model's own: no mapping (the common case, taken first).
+        mapped = key if self.style is KeyStyle.API else _style_key(self.style, key)
         if mapped is None:
             return self
         return Loc(self.subject, f"{self.pointer}/{escape_token(mapped)}", self.style)

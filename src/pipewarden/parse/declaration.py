@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from pipewarden.errors import ParseError
 from pipewarden.model import (
@@ -71,24 +71,42 @@ def _first_reason(raw: Any) -> str:
     return "unresolved"
 
 
+_DICT_OR_MAPPING: Final = dict | Mapping
+
+
 class _Reader:
     """Reads a declaration written in one key style."""
 
     def __init__(self, style: KeyStyle, source: str) -> None:
         self.style = style
         self.source = source
+        # Each API key as this source spells it, worked out on first use.
+        self._keys: dict[str, str] = {}
 
     def key(self, api_key: str) -> str:
-        mapped = _style_key(self.style, api_key)
-        return mapped if mapped is not None else api_key
+        if self.style is KeyStyle.API:
+            return api_key
+        spelt = self._keys.get(api_key)
+        if spelt is None:
+            mapped = _style_key(self.style, api_key)
+            spelt = self._keys[api_key] = mapped if mapped is not None else api_key
+        return spelt
 
     def get(self, node: Any, api_key: str) -> Any:
-        if not isinstance(node, Mapping):
+        # Parsed documents are dicts: testing for dict first skips the slower Mapping ABC check.
+        if not isinstance(node, _DICT_OR_MAPPING):
             return None
         return node.get(self.key(api_key))
 
-    def block(self, node: Any, api_key: str, loc: Loc) -> tuple[Any, Loc]:
+    def nested(self, node: Any, api_key: str) -> Any:
         """A nested object; Terraform stores single blocks as one-element lists."""
+        value = self.get(node, api_key)
+        if self.style is KeyStyle.TERRAFORM and isinstance(value, list):
+            return value[0] if value else None
+        return value
+
+    def block(self, node: Any, api_key: str, loc: Loc) -> tuple[Any, Loc]:
+        """A nested object (see :meth:`nested`) with its location."""
         value = self.get(node, api_key)
         child = loc / api_key
         if self.style is KeyStyle.TERRAFORM and isinstance(value, list):
@@ -99,9 +117,9 @@ class _Reader:
 
     def items(self, node: Any, api_key: str, loc: Loc) -> list[tuple[Any, Loc]]:
         value = self.get(node, api_key)
-        child = loc / api_key
         if value is None:
             return []
+        child = loc / api_key
         if not isinstance(value, list):
             raise ParseError(
                 self.source, f"`{self.key(api_key)}` must be a list", pointer=child.pointer
@@ -172,7 +190,7 @@ class _Reader:
         if self.style is KeyStyle.TERRAFORM and api_key == "actionTypeId":
             holder = node
         else:
-            holder, _ = self.block(node, api_key, loc)
+            holder = self.nested(node, api_key)
         if not isinstance(holder, Mapping):
             raise ParseError(self.source, f"`{self.key(api_key)}` is missing", pointer=loc.pointer)
 
@@ -194,9 +212,9 @@ class _Reader:
             return 1
 
     def conditions(self, node: Any, api_key: str, loc: Loc) -> StageConditions | None:
-        body, body_loc = self.block(node, api_key, loc)
-        if body is None:
+        if self.nested(node, api_key) is None:  # most stages have no conditions
             return None
+        body, body_loc = self.block(node, api_key, loc)
         if not isinstance(body, Mapping):
             raise ParseError(
                 self.source, f"`{self.key(api_key)}` must be an object", pointer=body_loc.pointer
@@ -205,7 +223,7 @@ class _Reader:
         for cond, cond_loc in self.items(body, "conditions", body_loc):
             rules: list[ConditionRule] = []
             for rule, rule_loc in self.items(cond, "rules", cond_loc):
-                type_holder, _ = self.block(rule, "ruleTypeId", rule_loc)
+                type_holder = self.nested(rule, "ruleTypeId")
                 provider = to_value(self.get(type_holder, "provider")) or ""
                 owner = to_value(self.get(type_holder, "owner")) or "AWS"
                 version = to_value(self.get(type_holder, "version")) or "1"
@@ -230,10 +248,8 @@ class _Reader:
         out = []
         for item, item_loc in self.items(node, api_key, loc):
 
-            def inc_exc(
-                key: str, item: Any = item, item_loc: Loc = item_loc
-            ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-                body, _ = self.block(item, key, item_loc)
+            def inc_exc(key: str, item: Any = item) -> tuple[tuple[str, ...], tuple[str, ...]]:
+                body = self.nested(item, key)
                 return (
                     self.strings(self.get(body, "includes") if body is not None else None),
                     self.strings(self.get(body, "excludes") if body is not None else None),
@@ -259,7 +275,7 @@ class _Reader:
 
     def stores(self, decl: Any, loc: Loc) -> tuple[ArtifactStore, ...]:
         def one(body: Any, body_loc: Loc, region: str | None) -> ArtifactStore:
-            key_body, _ = self.block(body, "encryptionKey", body_loc)
+            key_body = self.nested(body, "encryptionKey")
             location = self.text(body, "location")
             return ArtifactStore(
                 location=location if location is not None else Unresolved("location", "no bucket"),

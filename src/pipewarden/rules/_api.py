@@ -205,6 +205,10 @@ class RuleContext:
         self.config = config
         # Answers several rules share, computed once per pipeline (see rules._build).
         self.memo: dict[str, Any] = {}
+        # Production classification, asked of every action by several rules: keyed by
+        # id(), and each entry holds its action (stage), so no id is reused while stored.
+        self._production_verdicts: dict[int, tuple[Action, bool]] = {}
+        self._production_stages: dict[int, tuple[Stage, tuple[Action, ...]]] = {}
 
     # -- iteration ---------------------------------------------------------
 
@@ -332,6 +336,12 @@ class RuleContext:
 
     def is_production_deploy(self, action: Action) -> bool:
         """A deploy action whose stage, target account or pipeline tags say production."""
+        known = self._production_verdicts.get(id(action))
+        if known is None:
+            known = self._production_verdicts[id(action)] = (action, self._is_production(action))
+        return known[1]
+
+    def _is_production(self, action: Action) -> bool:
         if not self.is_deploy(action):
             return False
         if self.is_production_stage_name(self.stage_of(action)):
@@ -342,7 +352,11 @@ class RuleContext:
 
     def production_deploys(self, stage: Stage) -> tuple[Action, ...]:
         """The production deploy actions of a stage."""
-        return tuple(a for a in stage.actions if self.is_production_deploy(a))
+        known = self._production_stages.get(id(stage))
+        if known is None:
+            deploys = tuple(a for a in stage.actions if self.is_production_deploy(a))
+            known = self._production_stages[id(stage)] = (stage, deploys)
+        return known[1]
 
     # -- verification -------------------------------------------------------
 

@@ -510,6 +510,26 @@ def _grouped_role_uses(ctx: RuleContext) -> tuple[dict[str, list[RoleUse]], list
     return groups, gaps
 
 
+@dataclass(frozen=True, slots=True)
+class _UsedRole:
+    """A role the pipeline uses, looked up once for every rule that judges roles."""
+
+    first: RoleUse  # its first use: where findings about the role are reported
+    role: Role | Gap
+    described: str  # how the pipeline uses it (see describe_uses)
+
+
+def _used_roles(ctx: RuleContext) -> tuple[_UsedRole, ...]:
+    cached: tuple[_UsedRole, ...] | None = ctx.memo.get("used_roles")
+    if cached is None:
+        groups, _ = grouped_role_uses(ctx)
+        cached = ctx.memo["used_roles"] = tuple(
+            _UsedRole(uses[0], ctx.role(uses[0].arn), describe_uses(uses))
+            for uses in groups.values()
+        )
+    return cached
+
+
 def positioned(ctx: RuleContext, loc: Loc | None, fallback: Loc) -> Loc:
     """``loc`` when it points into a file of this input, else ``fallback``."""
     if loc is not None and loc.subject in ctx.inventory.positions:
@@ -572,20 +592,19 @@ def judge_roles(
     ``unread_is_known`` says that policy cannot matter), or a statement is
     unresolved. A policy shared by several roles is reported once.
     """
-    groups, gaps = grouped_role_uses(ctx)
+    _, gaps = grouped_role_uses(ctx)
     for gap in gaps:
         yield unknown(gap.loc, gap.reason, **located(gap.action))
     failures: dict[
         tuple[Loc, int, str], tuple[str, list[str], PolicyDoc, Statement | None, RoleUse]
     ] = {}
-    for uses in groups.values():
-        first = uses[0]
+    for used in _used_roles(ctx):
+        first, role = used.first, used.role
         kw = located(first.action)
-        role = ctx.role(first.arn)
         if isinstance(role, Gap):
-            yield unknown(first.loc, f"{describe_uses(uses)}: {role.reason}", **kw)
+            yield unknown(first.loc, f"{used.described}: {role.reason}", **kw)
             continue
-        label = f"role `{role_name(role, first.arn)}` ({describe_uses(uses)})"
+        label = f"role `{role_name(role, first.arn)}` ({used.described})"
         failed = False
         open_questions: list[str] = []
         for doc in role_policies(role):
