@@ -99,7 +99,8 @@ class _ChunkOut:
     results: tuple[_Packed, ...]
     pipelines: tuple[Pipeline, ...]
     crashes: tuple[RuleCrash, ...]
-    notes: tuple[str, ...]
+    load_notes: tuple[str, ...]
+    scan_notes: tuple[str, ...]
     gaps: tuple[str, ...]
     errors: tuple[InputError, ...]
     files: tuple[str, ...]
@@ -116,7 +117,8 @@ def _run_chunk(
             # The declaration stays in the worker: reports need only the pipeline's identity.
             pipelines=tuple(_skeleton(p) for p in result.pipelines),
             crashes=result.crashes,
-            notes=(*loaded.notes, *result.notes),
+            load_notes=tuple(loaded.notes),
+            scan_notes=result.notes,
             gaps=result.gaps,
             errors=tuple(loaded.errors),
             files=tuple(loaded.files),
@@ -173,7 +175,10 @@ def scan_paths(
         rules=tuple(rules),
         pipelines=tuple(p for o in outs for p in o.pipelines),
         crashes=tuple(c for o in outs for c in o.crashes),
-        notes=_dedupe(n for o in outs for n in o.notes),
+        # As a serial scan lists them: every load note, then every scan note.
+        notes=_dedupe(
+            [*(n for o in outs for n in o.load_notes), *(n for o in outs for n in o.scan_notes)]
+        ),
         gaps=tuple(g for o in outs for g in o.gaps),
         inputs=files,
     )

@@ -177,14 +177,29 @@ def test_parallel_scan_equals_serial(tmp_path: Path) -> None:
             json.dumps(_decl(f"p{i:03}", "V2" if i % 2 else None))
         )
     (tmp_path / "broken.json").write_text("{not json")
+    # Files that are not pipelines leave load notes, spread over the workers' chunks.
+    for i in range(0, 80, 9):
+        (tmp_path / f"p{i:03}x.json").write_text(json.dumps({"not": "a pipeline"}))
     serial = scan_paths([tmp_path], rules=RULES, config=Config(), jobs=1, today=TODAY)
     parallel = scan_paths([tmp_path], rules=RULES, config=Config(), jobs=2, today=TODAY)
     assert serial.result.results == parallel.result.results
+    assert len(serial.result.notes) >= 9
+    assert serial.result.notes == parallel.result.notes
     assert [e.source for e in serial.errors] == [e.source for e in parallel.errors]
     assert [str(e) for e in parallel.errors] == [
         f"{tmp_path / 'broken.json'}:1: invalid JSON: Expecting property name enclosed in double quotes"
     ]
     assert serial.files == parallel.files
+
+
+def test_parallel_scan_lists_notes_in_the_serial_order() -> None:
+    # The rule fixtures mix inputs whose loading and scanning both leave notes (snapshots,
+    # files that are not pipelines): with workers the notes must keep the serial order.
+    fixtures = Path(__file__).resolve().parents[1] / "rules" / "fixtures"
+    serial = scan_paths([fixtures], rules=RULES, config=Config(), jobs=1, today=TODAY)
+    parallel = scan_paths([fixtures], rules=RULES, config=Config(), jobs=2, today=TODAY)
+    assert serial.result.notes
+    assert serial.result.notes == parallel.result.notes
 
 
 def test_load_paths_skips_non_pipeline_files_with_a_note(tmp_path: Path) -> None:
